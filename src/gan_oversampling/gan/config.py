@@ -1,0 +1,90 @@
+"""Settings of the conditional GAN, with defaults from the original study."""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Literal
+
+import torch
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from gan_oversampling.errors import UserError
+
+_DEVICE_PATTERN = re.compile(r"^(auto|cpu|cuda(:\d+)?)$")
+
+
+class CGANConfig(BaseModel):
+    """Architecture, optimiser and run settings of the CGAN.
+
+    Layer sizes, activations and optimiser settings follow the Keras 2 code of the
+    original study; `bn_momentum` keeps the Keras meaning
+    (running = momentum * running + (1 - momentum) * batch).
+    `dtype="bfloat16"` runs the matrix products in bfloat16 (weights stay float32).
+    `device` is "auto" (CUDA when available, else CPU), "cpu", "cuda" or "cuda:N".
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    latent_dim: int = Field(50, ge=1)
+    batch_size: int = Field(32, ge=1)
+    iterations: int = Field(1500, ge=1)
+    learning_rate: float = Field(2e-4, gt=0)
+    beta1: float = Field(0.5, ge=0, lt=1)
+    beta2: float = Field(0.999, ge=0, lt=1)
+    adam_eps: float = Field(1e-7, gt=0)
+    generator_hidden: tuple[int, ...] = (256, 512, 1024)
+    discriminator_hidden: tuple[int, ...] = (512, 512, 512)
+    dropout: float = Field(0.4, ge=0, lt=1)
+    leaky_slope: float = Field(0.2, ge=0)
+    bn_momentum: float = Field(0.8, gt=0, lt=1)
+    bn_eps: float = Field(1e-3, gt=0)
+    dtype: Literal["float32", "bfloat16"] = "float32"
+    device: str = "auto"
+
+    @field_validator("generator_hidden", "discriminator_hidden")
+    @classmethod
+    def _positive_layer_sizes(cls, sizes: tuple[int, ...]) -> tuple[int, ...]:
+        if not sizes or any(size < 1 for size in sizes):
+            raise ValueError("must be a non-empty list of layer sizes >= 1")
+        return sizes
+
+    @field_validator("device")
+    @classmethod
+    def _known_device_name(cls, name: str) -> str:
+        if not _DEVICE_PATTERN.match(name):
+            raise ValueError("must be 'auto', 'cpu', 'cuda' or 'cuda:N'")
+        return name
+
+
+def make_config(base: CGANConfig | None = None, **overrides: Any) -> CGANConfig:
+    """A validated config (`base` or the defaults, with `overrides`); bad values raise UserError."""
+    fields = (base or CGANConfig()).model_dump()
+    fields.update(overrides)
+    try:
+        return CGANConfig(**fields)
+    except ValidationError as error:
+        raise UserError(_one_line(error)) from None
+
+
+def _one_line(error: ValidationError) -> str:
+    first = error.errors()[0]
+    name = ".".join(str(part) for part in first["loc"]) or "config"
+    allowed = first["msg"].removeprefix("Value error, ")
+    return f"bad CGAN setting {name}={first.get('input')!r}: {allowed}"
+
+
+def resolve_device(name: str) -> torch.device:
+    """The torch device for a config's `device` name; UserError if unknown or unavailable."""
+    if not _DEVICE_PATTERN.match(name):
+        raise UserError(f"unknown device {name!r}: use 'auto', 'cpu', 'cuda' or 'cuda:N'")
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    device = torch.device(name)
+    if device.type == "cuda":
+        if not torch.cuda.is_available():
+            raise UserError(f"device {name!r} requested but CUDA is not available; use 'cpu'")
+        if device.index is not None and device.index >= torch.cuda.device_count():
+            raise UserError(
+                f"device {name!r} does not exist: {torch.cuda.device_count()} CUDA device(s)"
+            )
+    return device

@@ -1,0 +1,271 @@
+"""K independent CGAN generators and discriminators, computed as one batched network.
+
+Every dense layer of GAN k is slice k of a stacked weight (K, in, out) and bias (K, 1, out),
+applied with one `torch.baddbmm` on activations of shape (K, batch, in). Embeddings are
+(K, n_classes, dim) tables gathered per GAN and batch normalisation reduces over each GAN's
+own batch (dim 1), so the K networks never mix. Weights of GAN k are drawn from GAN k's own
+torch.Generator, which keeps a GAN independent of the others it is batched with.
+"""
+
+from __future__ import annotations
+
+import math
+from itertools import pairwise
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from gan_oversampling.gan.config import CGANConfig
+
+_ADAM_BLOCK = 16
+
+
+def glorot_uniform(
+    fan_in: int, fan_out: int, generator: torch.Generator, device: torch.device
+) -> torch.Tensor:
+    """A (fan_in, fan_out) kernel drawn like Keras' glorot_uniform."""
+    limit = math.sqrt(6.0 / (fan_in + fan_out))
+    draw = torch.rand(fan_in, fan_out, generator=generator, device=device)
+    return draw.mul_(2 * limit).sub_(limit)
+
+
+def keras_embedding(
+    n_classes: int, dim: int, generator: torch.Generator, device: torch.device
+) -> torch.Tensor:
+    """A (n_classes, dim) table drawn like Keras' Embedding default, uniform(-0.05, 0.05)."""
+    draw = torch.rand(n_classes, dim, generator=generator, device=device)
+    return draw.mul_(0.1).sub_(0.05)
+
+
+def gather_rows(table: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """Row `labels[k, b]` of `table[k]`, for tables (K, n_classes, dim) and labels (K, B)."""
+    index = labels.unsqueeze(-1).expand(-1, -1, table.shape[-1])
+    return torch.gather(table, 1, index)
+
+
+class _StackedParameter(nn.Module):
+    """K copies of one parameter of shape `shape`, read as a (K, *shape) tensor by `value()`.
+
+    torch's fused CPU Adam runs 16-float blocks vectorised and the remainder of a tensor
+    element by element, which rounds differently. When a GAN's share is not a whole number
+    of blocks, it is stored padded to one, so that no GAN's values fall in that remainder
+    whatever K is: GAN k then trains bit for bit as it would alone. The padding has zero
+    gradient and stays zero.
+    """
+
+    def __init__(self, n_gans: int, shape: tuple[int, ...], fill: float, device):
+        super().__init__()
+        self.shape = shape
+        self.numel = math.prod(shape)
+        padded_numel = -(-self.numel // _ADAM_BLOCK) * _ADAM_BLOCK
+        self.padded = padded_numel != self.numel
+        storage_shape = (n_gans, padded_numel) if self.padded else (n_gans, *shape)
+        self.data = nn.Parameter(torch.zeros(storage_shape, device=device))
+        with torch.no_grad():
+            self.value().fill_(fill)
+
+    def value(self) -> torch.Tensor:
+        if not self.padded:
+            return self.data
+        return self.data[:, : self.numel].view(-1, *self.shape)
+
+
+class _StackedDense(nn.Module):
+    """K dense layers of the same shape; weight (K, in, out), bias (K, 1, out)."""
+
+    def __init__(self, n_gans: int, width_in: int, width_out: int, device: torch.device):
+        super().__init__()
+        self.weight = _StackedParameter(n_gans, (width_in, width_out), 0.0, device)
+        self.bias = _StackedParameter(n_gans, (1, width_out), 0.0, device)
+
+    def reset_member(self, k: int, generator: torch.Generator) -> None:
+        weight = self.weight.value()
+        _, width_in, width_out = weight.shape
+        weight[k] = glorot_uniform(width_in, width_out, generator, weight.device)
+        self.bias.value()[k] = 0.0
+
+    def forward(self, inputs: torch.Tensor) -> torch.Tensor:
+        weight, bias = self.weight.value(), self.bias.value()
+        if min(inputs.shape[1], *weight.shape[1:]) == 1:
+            # A matrix-vector product takes another BLAS path for one GAN than for several;
+            # the broadcast form keeps GAN k's result bit-identical whatever K is.
+            return (inputs.unsqueeze(-1) * weight.unsqueeze(1)).sum(dim=2) + bias
+        return torch.baddbmm(bias, inputs, weight)
+
+
+class _TrainingBatchNorm(torch.autograd.Function):
+    """Batch normalisation over dim 1 with batch statistics, with a hand-written backward.
+
+    Autograd through mean/var broadcasts over the middle dimension, which is several times
+    slower on CPU than these few fused passes.
+    """
+
+    @staticmethod
+    def forward(ctx, inputs, gamma, beta, eps):
+        mean = inputs.mean(dim=1, keepdim=True)
+        centered = inputs - mean
+        var = (centered * centered).mean(dim=1, keepdim=True)
+        inv_std = torch.rsqrt(var + eps)
+        normalised = centered.mul_(inv_std)
+        ctx.save_for_backward(normalised, inv_std, gamma)
+        ctx.mark_non_differentiable(mean, var)
+        return torch.addcmul(beta, normalised, gamma), mean, var
+
+    @staticmethod
+    def backward(ctx, grad_out, _grad_mean, _grad_var):
+        normalised, inv_std, gamma = ctx.saved_tensors
+        batch = grad_out.shape[1]
+        grad_beta = grad_out.sum(dim=1, keepdim=True)
+        grad_gamma = (grad_out * normalised).sum(dim=1, keepdim=True)
+        grad_in = torch.addcmul(grad_out - grad_beta / batch, normalised, grad_gamma / -batch)
+        return grad_in.mul_(gamma * inv_std), grad_gamma, grad_beta, None
+
+
+class _StackedBatchNorm(nn.Module):
+    """K batch normalisations with Keras semantics; statistics over each GAN's batch (dim 1)."""
+
+    def __init__(self, n_gans: int, width: int, momentum: float, eps: float, device):
+        super().__init__()
+        self.momentum = momentum
+        self.eps = eps
+        self.gamma = _StackedParameter(n_gans, (1, width), 1.0, device)
+        self.beta = _StackedParameter(n_gans, (1, width), 0.0, device)
+        self.register_buffer("running_mean", torch.zeros(n_gans, 1, width, device=device))
+        self.register_buffer("running_var", torch.ones(n_gans, 1, width, device=device))
+
+    def forward(self, inputs: torch.Tensor, training: bool) -> torch.Tensor:
+        # Statistics in float32 even when the matrix products run in bfloat16.
+        inputs = inputs.float()
+        if training:
+            gamma, beta = self.gamma.value(), self.beta.value()
+            outputs, mean, var = _TrainingBatchNorm.apply(inputs, gamma, beta, self.eps)
+            self._update_running_stats(mean, var, inputs.shape[1])
+            return outputs
+        scale = self.gamma.value() * torch.rsqrt(self.running_var + self.eps)
+        shift = self.beta.value() - self.running_mean * scale
+        return torch.addcmul(shift, inputs, scale)
+
+    @torch.no_grad()
+    def _update_running_stats(self, mean: torch.Tensor, var: torch.Tensor, batch: int) -> None:
+        # Keras and torch both track the unbiased batch variance.
+        unbiased = var * (batch / (batch - 1)) if batch > 1 else var
+        self.running_mean.lerp_(mean, 1.0 - self.momentum)
+        self.running_var.lerp_(unbiased, 1.0 - self.momentum)
+
+
+class BatchedGenerator(nn.Module):
+    """K generators: z * embedding[label] -> [dense, LeakyReLU, batch norm] x n -> dense, tanh."""
+
+    def __init__(
+        self,
+        n_gans: int,
+        n_classes: int,
+        n_features: int,
+        config: CGANConfig,
+        device: torch.device | str = "cpu",
+    ):
+        super().__init__()
+        self.n_gans, self.n_classes, self.n_features = n_gans, n_classes, n_features
+        self.config = config
+        device = torch.device(device)
+        self.embedding = _StackedParameter(n_gans, (n_classes, config.latent_dim), 0.0, device)
+        widths = (config.latent_dim, *config.generator_hidden)
+        self.hidden = nn.ModuleList(
+            _StackedDense(n_gans, w_in, w_out, device) for w_in, w_out in pairwise(widths)
+        )
+        self.norms = nn.ModuleList(
+            _StackedBatchNorm(n_gans, width, config.bn_momentum, config.bn_eps, device)
+            for width in config.generator_hidden
+        )
+        self.output = _StackedDense(n_gans, widths[-1], n_features, device)
+
+    @torch.no_grad()
+    def reset_parameters(self, generators: list[torch.Generator]) -> None:
+        """Draw GAN k's weights from `generators[k]` (embedding first, then layers in order)."""
+        for k, generator in enumerate(generators):
+            table = self.embedding.value()
+            table[k] = keras_embedding(self.n_classes, table.shape[-1], generator, table.device)
+            for dense in (*self.hidden, self.output):
+                dense.reset_member(k, generator)
+
+    def forward(self, z: torch.Tensor, labels: torch.Tensor, training: bool) -> torch.Tensor:
+        """Rows (K, B, n_features) in [-1, 1] for noise z (K, B, latent) and labels (K, B).
+
+        `training` selects batch statistics (and updates the running ones) over running
+        statistics, the Keras train/inference distinction.
+        """
+        h = z * gather_rows(self.embedding.value(), labels)
+        slope = self.config.leaky_slope
+        for dense, norm in zip(self.hidden, self.norms, strict=True):
+            h = norm(F.leaky_relu(dense(h), slope), training)
+        return torch.tanh(self.output(h))
+
+    @property
+    def device(self) -> torch.device:
+        return self.embedding.data.device
+
+    def member(self, k: int) -> BatchedGenerator:
+        """A copy of generator k alone, as a batch of one."""
+        single = BatchedGenerator(1, self.n_classes, self.n_features, self.config, self.device)
+        state = {name: tensor[k : k + 1] for name, tensor in self.state_dict().items()}
+        single.load_state_dict(state)
+        return single
+
+
+class BatchedDiscriminator(nn.Module):
+    """K discriminators: x * embedding[label] -> dense, LeakyReLU -> [dense, LeakyReLU,
+    dropout] x (n - 1) -> dense to one logit.
+
+    Dropout masks come from the caller (already scaled by 1 / keep probability) so that
+    each GAN's masks are drawn from its own random stream.
+    """
+
+    def __init__(
+        self,
+        n_gans: int,
+        n_classes: int,
+        n_features: int,
+        config: CGANConfig,
+        device: torch.device | str = "cpu",
+    ):
+        super().__init__()
+        self.n_gans, self.n_classes, self.n_features = n_gans, n_classes, n_features
+        self.config = config
+        device = torch.device(device)
+        self.embedding = _StackedParameter(n_gans, (n_classes, n_features), 0.0, device)
+        widths = (n_features, *config.discriminator_hidden)
+        self.hidden = nn.ModuleList(
+            _StackedDense(n_gans, w_in, w_out, device) for w_in, w_out in pairwise(widths)
+        )
+        self.output = _StackedDense(n_gans, widths[-1], 1, device)
+
+    @property
+    def dropout_widths(self) -> tuple[int, ...]:
+        """Widths of the layers followed by dropout, in order."""
+        return self.config.discriminator_hidden[1:]
+
+    @torch.no_grad()
+    def reset_parameters(self, generators: list[torch.Generator]) -> None:
+        """Draw GAN k's weights from `generators[k]` (embedding first, then layers in order)."""
+        for k, generator in enumerate(generators):
+            table = self.embedding.value()
+            table[k] = keras_embedding(self.n_classes, table.shape[-1], generator, table.device)
+            for dense in (*self.hidden, self.output):
+                dense.reset_member(k, generator)
+
+    def forward(
+        self, x: torch.Tensor, labels: torch.Tensor, masks: list[torch.Tensor] | None
+    ) -> torch.Tensor:
+        """Logits (K, B) for rows x (K, B, n_features) and labels (K, B).
+
+        `masks` holds one (K, B, width) dropout mask per entry of `dropout_widths`, or is
+        None for no dropout.
+        """
+        h = x * gather_rows(self.embedding.value(), labels)
+        slope = self.config.leaky_slope
+        for depth, dense in enumerate(self.hidden):
+            h = F.leaky_relu(dense(h), slope)
+            if depth > 0 and masks is not None:
+                h = h * masks[depth - 1]
+        return self.output(h).squeeze(-1).float()

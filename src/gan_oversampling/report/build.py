@@ -1,0 +1,385 @@
+"""Turn a results database into a report folder: index.html, report.md, CSVs and PNG plots.
+
+The folder is written under a temporary sibling name and renamed into place at the end,
+so a failure never leaves a half-written report (an earlier report stays as it was).
+"""
+
+from __future__ import annotations
+
+import html
+import os
+import secrets
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from gan_oversampling.errors import UserError
+from gan_oversampling.report import plots, tables
+from gan_oversampling.study.store import ResultsStore
+
+MARKER = ".gan-oversampling-report"  # marks a folder this module may replace
+CLASS_NAMES = {0: "majority", 1: "minority"}  # short: grid row labels have little room
+
+
+@dataclass
+class Table:
+    caption: str
+    frame: pd.DataFrame
+    digits: int = 4
+    index: bool = False
+
+
+@dataclass
+class Image:
+    file: str
+    alt: str
+
+
+@dataclass
+class Section:
+    title: str
+    blocks: list = field(default_factory=list)  # paragraphs (str), Table and Image
+
+
+@dataclass
+class Study:
+    store: ResultsStore
+    name: str
+    spec: dict
+    frame: pd.DataFrame
+
+
+# -- entry points ---------------------------------------------------------------------------
+def build_report(
+    db_path: Path, out_dir: Path, study: str | None = None, n_sample_tests: int = 4
+) -> Path:
+    """Write the report of one study of `db_path` into `out_dir` (replacing an older one)."""
+    if not isinstance(n_sample_tests, int) or isinstance(n_sample_tests, bool) \
+            or n_sample_tests < 0:
+        raise UserError(f"n_sample_tests must be an integer >= 0, got {n_sample_tests!r}")
+    target = Path(out_dir).resolve()
+    _check_target(target)
+    with ResultsStore.open(db_path, create=False) as store:
+        loaded = _load_study(store, study)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        partial = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+        try:
+            os.chmod(partial, 0o755)
+            _write_report(loaded, partial, n_sample_tests)
+            _move_into_place(partial, target)
+        except BaseException:
+            shutil.rmtree(partial, ignore_errors=True)
+            raise
+    return Path(out_dir)
+
+
+def headline_rows(db_path: Path, study: str | None = None) -> tuple[list[str], list[list[str]]]:
+    """The headline as (column names, rows of text), ready for a terminal table."""
+    with ResultsStore.open(db_path, create=False) as store:
+        loaded = _load_study(store, study)
+    return _headline_cells(loaded.frame, loaded.spec)
+
+
+def headline_text(frame: pd.DataFrame, spec: dict) -> str:
+    """The headline as a plain-text table with aligned columns."""
+    columns, rows = _headline_cells(frame, spec)
+    widths = [max(len(cell) for cell in column) for column in zip(columns, *rows, strict=True)]
+    lines = [[cell.ljust(width) for cell, width in zip(row, widths, strict=True)]
+             for row in [columns, ["-" * width for width in widths], *rows]]
+    return "\n".join("  ".join(line).rstrip() for line in lines)
+
+
+def _headline_cells(frame: pd.DataFrame, spec: dict) -> tuple[list[str], list[list[str]]]:
+    headline = tables.headline_table(frame)
+    comparison = tables.published_comparison(headline, spec)
+    methods = [column for column in headline.columns if column != "n_tests"]
+    columns = ["class", *methods, "tests"]
+    published = [] if comparison is None else [c for c in comparison if c.startswith("published")]
+    columns += [name.replace("_", " ") for name in published]
+    rows = []
+    for role in headline.index:
+        cells = [role, *(tables.number_text(headline.loc[role, m], 6) for m in methods)]
+        cells.append(str(int(headline.loc[role, "n_tests"])))
+        cells += [tables.number_text(comparison.loc[role, name], 6) for name in published]
+        rows.append(cells)
+    return columns, rows
+
+
+# -- loading --------------------------------------------------------------------------------
+def _load_study(store: ResultsStore, study: str | None) -> Study:
+    names = store.studies()
+    if not names:
+        raise UserError(f"{store.path} holds no studies")
+    if study is None:
+        if len(names) > 1:
+            raise UserError(f"{store.path} holds several studies, pick one with --study: "
+                            + ", ".join(names))
+        study = names[0]
+    elif study not in names:
+        raise UserError(f"{store.path} holds no study '{study}'; it holds: " + ", ".join(names))
+    frame = store.scores_frame(study)
+    if frame.empty:
+        raise UserError(f"{store.path} holds no finished results for study {study}")
+    return Study(store, study, store.study_spec(study), frame)
+
+
+# -- writing --------------------------------------------------------------------------------
+def _check_target(target: Path) -> None:
+    if not target.exists():
+        return
+    if not target.is_dir():
+        raise UserError(f"report folder {target} is a file; give another output folder")
+    if any(target.iterdir()) and not (target / MARKER).exists():
+        raise UserError(f"{target} holds files that are not a gan-oversampling report; "
+                        "give another output folder or empty it")
+
+
+def _move_into_place(partial: Path, target: Path) -> None:
+    if not target.exists():
+        os.replace(partial, target)
+        return
+    retired = target.with_name(f".{target.name}.old-{secrets.token_hex(4)}")
+    os.replace(target, retired)
+    try:
+        os.replace(partial, target)
+    except BaseException:
+        os.replace(retired, target)
+        raise
+    shutil.rmtree(retired, ignore_errors=True)
+
+
+def _write_report(study: Study, folder: Path, n_sample_tests: int) -> None:
+    frame = study.frame
+    tables.per_test_table(frame).to_csv(folder / "per_test.csv", index=False)
+    tables.headline_table(frame).to_csv(folder / "headline.csv", index_label="class_role")
+    long_tables = [tables.factor_table(frame, f) for f in tables.factor_columns(frame)]
+    factors = pd.concat(long_tables, ignore_index=True) if long_tables else pd.DataFrame()
+    factors.to_csv(folder / "factors.csv", index=False)
+    sections = [
+        _overview(study),
+        _headline_section(study),
+        _factor_section(frame, long_tables, folder),
+        *_method_sections(frame),
+        _samples_section(study, folder, n_sample_tests),
+        _loss_section(study, folder),
+        _per_test_section(frame),
+        Section("Timings", [Table("Seconds per method", tables.timings_table(frame), 2)]),
+        Section("Library versions", [Table("As recorded by each unit",
+                                           tables.versions_table(frame))]),
+    ]
+    title = f"Study {study.name}"
+    (folder / "index.html").write_text(_render_html(title, sections), encoding="utf-8")
+    (folder / "report.md").write_text(_render_markdown(title, sections), encoding="utf-8")
+    (folder / MARKER).write_text("written by gan-oversampling report\n", encoding="utf-8")
+
+
+# -- sections -------------------------------------------------------------------------------
+def _overview(study: Study) -> Section:
+    frame, spec = study.frame, study.spec
+    blocks = [spec["description"]] if spec.get("description") else []
+    if spec.get("subset_of"):
+        blocks.append(f"This study is a subset of the published grid '{spec['subset_of']}'.")
+    methods = ", ".join(tables.method_label(m) for m in tables.method_order(frame))
+    blocks.append(
+        f"{frame['test_key'].nunique()} tests from {_values(frame, 'source')}; methods: "
+        f"{methods}; classifier {_values(frame, 'classifier')}; cross-validation "
+        f"{_values(frame, 'cv')}; seed {_values(frame, 'seed')}; "
+        f"GAN iterations {_values(frame, 'iterations')}."
+    )
+    return Section("Overview", blocks)
+
+
+def _values(frame: pd.DataFrame, column: str) -> str:
+    found = [tables.level_text(value) for value in dict.fromkeys(frame[column].dropna())]
+    return ", ".join(found) if found else "n/a"
+
+
+def _headline_section(study: Study) -> Section:
+    frame = study.frame
+    headline = tables.headline_table(frame)
+    blocks: list = [Table("Mean F1 over tests (per-class F1 per fold, mean of folds, "
+                          "then mean over tests)", headline, 6, index=True)]
+    missing = frame["test_key"].nunique() - len(tables.complete_tests(frame))
+    if missing:
+        blocks.append(f"{missing} tests lack the results of some method and are left out "
+                      "of the headline and the factor tables.")
+    comparison = tables.published_comparison(headline, study.spec)
+    if comparison is not None:
+        blocks += [Table("Against the published values", comparison, 6, index=True),
+                   comparison.attrs["note"]]
+    return Section("Headline", blocks)
+
+
+def _factor_section(frame: pd.DataFrame, long_tables: list, folder: Path) -> Section:
+    written, skipped = plots.factor_plots(frame, folder)
+    blocks: list = []
+    for long_table in long_tables:
+        factor = long_table["factor"].iloc[0] if len(long_table) else None
+        if factor not in written:
+            continue
+        blocks.append(Image(written[factor].name, f"F1 by {factor}"))
+        wide = tables.factor_table_wide(long_table).rename_axis(factor)
+        wide.index = wide.index.map(tables.level_text)
+        blocks.append(Table(f"Mean F1 by {factor}", wide, index=True))
+    if skipped:
+        blocks.append("Not plotted (a single level in this study): " + ", ".join(skipped) + ".")
+    return Section("Difficulty factors", blocks)
+
+
+def _method_sections(frame: pd.DataFrame) -> list[Section]:
+    if frame["method"].nunique() <= 2 or not tables.complete_tests(frame):
+        return []
+    blocks: list = [Table("Methods ranked by minority F1 per test (1 = best, ties averaged)",
+                          tables.method_summary(frame))]
+    duel = tables.cgan_vs_best_classic(frame)
+    if duel is not None:
+        counts = duel["verdict"].value_counts()
+        blocks.append(f"CGAN against the best classic oversampler of each test: "
+                      f"{counts.get('win', 0)} wins, {counts.get('tie', 0)} ties "
+                      f"(within {tables.TIE_TOLERANCE}), {counts.get('loss', 0)} losses.")
+        blocks.append(Table("CGAN against the best classic oversampler (minority F1)", duel))
+    return [Section("Methods compared", blocks)]
+
+
+def _samples_section(study: Study, folder: Path, n_sample_tests: int) -> Section:
+    by_test: dict[str, list] = {}
+    for key, method, kind, label, rows in study.store.samples(study.name):
+        by_test.setdefault(key, []).append((method, kind, label, rows))
+    candidates = [key for key in tables.test_order(study.frame)
+                  if any(kind == "generated" for _, kind, _, _ in by_test.get(key, []))]
+    if not candidates or n_sample_tests == 0:
+        return Section("Real and generated rows", ["No generated rows were stored."])
+    picks = np.unique(np.linspace(0, len(candidates) - 1, min(n_sample_tests, len(candidates))
+                                  ).round().astype(int))
+    blocks: list = []
+    for number, key in enumerate(candidates[i] for i in picks):
+        blocks += _sample_blocks(study, key, by_test[key], folder / f"samples_{number}.png")
+    return Section("Real and generated rows", blocks)
+
+
+def _sample_blocks(study: Study, key: str, sets: list, path: Path) -> list:
+    side = _image_side(study, key, sets[0][3].shape[1])
+    if side is None:
+        return _sample_stats_blocks(key, sets)
+    try:
+        from gan_oversampling.report.samples import save_image_grid
+    except ImportError:
+        return [f"Test {key}: image grids are not available in this installation."]
+    rows, real_seen = [], set()
+    for _, kind, label, images in sets:
+        if kind == "real" and label not in real_seen:
+            real_seen.add(label)
+            rows.append((f"real {CLASS_NAMES.get(label, label)}", images))
+    rows += [(f"{tables.method_label(method)} {CLASS_NAMES.get(label, label)}", images)
+             for method, kind, label, images in sets if kind == "generated"]
+    save_image_grid(rows, side, path)
+    return [f"Test {key}:", Image(path.name, f"real and generated rows of test {key}")]
+
+
+def _image_side(study: Study, key: str, n_features: int) -> int | None:
+    frame = study.frame
+    if "side" in frame.columns:
+        side = frame.loc[frame["test_key"] == key, "side"].iloc[0]
+        if pd.notna(side) and int(side) ** 2 == n_features:
+            return int(side)
+    side = int(round(n_features**0.5))
+    is_image_data = (study.spec.get("data") or {}).get("kind") == "mnist"
+    return side if is_image_data and side * side == n_features else None
+
+
+def _sample_stats_blocks(key: str, sets: list) -> list:
+    real = next((rows for _, kind, label, rows in sets if kind == "real" and label == 1), None)
+    generated = next(((method, rows) for method, kind, label, rows in sets
+                      if kind == "generated" and label == 1), None)
+    if real is None or generated is None:
+        return []
+    method, rows = generated
+    stats = tables.sample_stats_table(real, rows)
+    return [Table(f"Test {key}: minority rows, real against {tables.method_label(method)} "
+                  "(first features)", stats)]
+
+
+def _loss_section(study: Study, folder: Path) -> Section:
+    methods = sorted(tables.method_order(study.frame), key=lambda m: m != tables.CGAN)
+    for method in methods:
+        for key in tables.test_order(study.frame):
+            losses = study.store.losses(study.name, key, method)
+            if losses:
+                title = f"{tables.method_label(method)} training losses, test {key}"
+                path = plots.loss_plot(losses, folder / "losses.png", title)
+                return Section("GAN training", [Image(path.name, title)])
+    return Section("GAN training", ["No GAN losses were stored."])
+
+
+def _per_test_section(frame: pd.DataFrame) -> Section:
+    per_test = tables.per_test_table(frame)
+    f1_columns = [column for role in ("minority", "majority") for column in per_test.columns
+                  if column.endswith(f"_{role}_f1")]
+    compact = per_test[["test_key", *tables.factor_columns(frame), *f1_columns]].copy()
+    for factor in tables.factor_columns(frame):
+        compact[factor] = compact[factor].map(tables.level_text)
+    return Section("Per test", [
+        "Fold-mean F1 of every test; per_test.csv adds precision and recall.",
+        Table("F1 per test", compact),
+    ])
+
+
+# -- rendering ------------------------------------------------------------------------------
+def _text_frame(table: Table) -> pd.DataFrame:
+    """Every cell as text; a meaningful index becomes the first column."""
+    frame = table.frame.map(lambda value: tables.number_text(value, table.digits))
+    if table.index:
+        labels = [tables.level_text(label) for label in frame.index]
+        frame.insert(0, str(table.frame.index.name or ""), labels)
+    return frame.reset_index(drop=True)
+
+
+def _render_markdown(title: str, sections: list[Section]) -> str:
+    lines = [f"# {title}", ""]
+    for section in sections:
+        lines += [f"## {section.title}", ""]
+        for block in section.blocks:
+            if isinstance(block, Table):
+                lines += [f"*{block.caption}*", "", _markdown_table(block), ""]
+            elif isinstance(block, Image):
+                lines += [f"![{block.alt}]({block.file})", ""]
+            else:
+                lines += [block, ""]
+    return "\n".join(lines)
+
+
+def _markdown_table(table: Table) -> str:
+    frame = _text_frame(table)
+    lines = [list(frame.columns), ["---"] * frame.shape[1], *frame.to_numpy().tolist()]
+    return "\n".join("| " + " | ".join(str(c).replace("|", "\\|") for c in cells) + " |"
+                     for cells in lines)
+
+
+STYLE = """body{font-family:sans-serif;max-width:1100px;margin:2em auto;padding:0 1em}
+table{border-collapse:collapse;margin:.5em 0 1.5em;font-size:.9em}
+th,td{border:1px solid #ccc;padding:.25em .6em;text-align:right}
+p.caption{font-style:italic;margin-bottom:0}
+img{max-width:100%}"""
+
+
+def _render_html(title: str, sections: list[Section]) -> str:
+    parts = ["<!DOCTYPE html>", "<html lang=\"en\"><head><meta charset=\"utf-8\">",
+             f"<title>{html.escape(title)}</title><style>{STYLE}</style></head><body>",
+             f"<h1>{html.escape(title)}</h1>"]
+    for section in sections:
+        parts.append(f"<h2>{html.escape(section.title)}</h2>")
+        for block in section.blocks:
+            if isinstance(block, Table):
+                parts.append(f"<p class=\"caption\">{html.escape(block.caption)}</p>")
+                parts.append(_text_frame(block).to_html(index=False, border=0))
+            elif isinstance(block, Image):
+                parts.append(f"<p><img src=\"{html.escape(block.file)}\" "
+                             f"alt=\"{html.escape(block.alt)}\"></p>")
+            else:
+                parts.append(f"<p>{html.escape(block)}</p>")
+    parts.append("</body></html>")
+    return "\n".join(parts)

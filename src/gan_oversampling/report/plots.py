@@ -1,0 +1,95 @@
+"""PNG figures of a study. Figures are drawn off-screen (Agg), never through pyplot's
+global state, so building a report never opens a window and never leaks figures."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
+from gan_oversampling.report.tables import factor_columns, factor_levels, factor_table
+
+LOSS_NAMES = ["discriminator, real rows", "discriminator, generated rows", "generator"]
+PANEL_ROLES = [("minority", "Minority class F1"), ("majority", "Majority class F1")]
+DPI = 110
+
+
+def _save(figure: Figure, path: Path) -> Path:
+    """Write next to the target, then rename, so a PNG is never seen half-written."""
+    path = Path(path)
+    partial = path.with_name(f".{path.name}.partial")
+    FigureCanvasAgg(figure)
+    try:
+        figure.savefig(partial, format="png", dpi=DPI, bbox_inches="tight")
+        os.replace(partial, path)
+    finally:
+        partial.unlink(missing_ok=True)
+    return path
+
+
+def factor_plot(frame: pd.DataFrame, factor: str, path: Path) -> Path | None:
+    """Minority and majority F1 against the levels of one factor, one line per method.
+
+    Returns None, writing nothing, when the factor has fewer than two levels.
+    """
+    long_table = factor_table(frame, factor)
+    levels = factor_levels(long_table, "level")
+    if len(levels) < 2:
+        return None
+    positions = {level: index for index, level in enumerate(levels)}
+    figure = Figure(figsize=(10, 4), layout="constrained")
+    axes = figure.subplots(1, 2, sharey=False)
+    for panel, (role, title) in zip(axes, PANEL_ROLES, strict=True):
+        rows = long_table[long_table["class_role"] == role]
+        for method, lines in rows.groupby("method", sort=False):
+            x_values = [positions[level] for level in lines["level"]]
+            panel.plot(x_values, lines["f1"], marker="o", label=method)
+        panel.set_xticks(range(len(levels)), [str(level) for level in levels])
+        panel.set_xlabel(factor)
+        panel.set_ylabel("F1 (mean over tests)")
+        panel.set_title(title)
+        panel.grid(alpha=0.3)
+        panel.legend()
+    figure.suptitle(f"F1 by {factor}")
+    return _save(figure, path)
+
+
+def factor_plots(frame: pd.DataFrame, out_dir: Path) -> tuple[dict[str, Path], list[str]]:
+    """One plot per factor into out_dir; returns the plots written and the factors skipped."""
+    written: dict[str, Path] = {}
+    skipped: list[str] = []
+    for factor in factor_columns(frame):
+        path = factor_plot(frame, factor, Path(out_dir) / f"factor_{_file_safe(factor)}.png")
+        if path is None:
+            skipped.append(factor)
+        else:
+            written[factor] = path
+    return written, skipped
+
+
+def loss_plot(losses_by_fold: dict[int, np.ndarray], path: Path, title: str = "") -> Path:
+    """The three GAN losses per training iteration, one line per fold."""
+    if not losses_by_fold:
+        raise ValueError("loss_plot needs the losses of at least one fold")
+    figure = Figure(figsize=(12, 3.6), layout="constrained")
+    axes = figure.subplots(1, 3, sharex=True)
+    for fold, curve in sorted(losses_by_fold.items()):
+        iterations = np.arange(1, curve.shape[0] + 1)
+        for column, panel in enumerate(axes):
+            panel.plot(iterations, curve[:, column], linewidth=0.8, label=f"fold {fold}")
+    for panel, name in zip(axes, LOSS_NAMES, strict=True):
+        panel.set_title(f"{name} loss")
+        panel.set_xlabel("iteration")
+        panel.grid(alpha=0.3)
+    axes[0].set_ylabel("binary cross-entropy")
+    axes[0].legend(fontsize="small")
+    figure.suptitle(title or "GAN training losses")
+    return _save(figure, path)
+
+
+def _file_safe(name: str) -> str:
+    return "".join(char if char.isalnum() or char in "-_" else "_" for char in name)

@@ -1,0 +1,292 @@
+"""The study's numbers as tables: pure pandas, computed from `ResultsStore.scores_frame`.
+
+Every F1 follows the protocol: per-class F1 per fold, the arithmetic mean of the folds,
+then the mean over tests.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+
+from gan_oversampling.report.published import (
+    PUBLISHED_MNIST_F1,
+    PUBLISHED_MNIST_TESTS,
+    PUBLISHED_SOURCE,
+)
+
+BASELINE = "none"
+CGAN = "cgan"
+NOT_CLASSIC = {BASELINE, CGAN, "ctgan"}  # every other method is a classic oversampler
+METRICS = ["precision", "recall", "f1"]
+ROLES = ["majority", "minority"]
+TIE_TOLERANCE = 0.005
+
+# Columns of a scores frame that are not difficulty factors.
+BASE_COLUMNS = {
+    "study", "test_key", "method", "source", "seed", "iterations", "classifier", "cv",
+    "fit_seconds", "eval_seconds", "versions", "finished_at", "fold", "class_label",
+    "class_role", "precision", "recall", "f1", "support",
+}
+
+
+def factor_columns(frame: pd.DataFrame) -> list[str]:
+    """The difficulty factors of the study, in the order the store gives them."""
+    return [column for column in frame.columns if column not in BASE_COLUMNS]
+
+
+def method_order(frame: pd.DataFrame) -> list[str]:
+    """Methods as stored, the baseline first, the others in first-appearance order."""
+    methods = list(dict.fromkeys(frame["method"]))
+    return sorted(methods, key=lambda method: method != BASELINE)
+
+
+def method_label(method: str) -> str:
+    return "baseline" if method == BASELINE else method
+
+
+def test_order(frame: pd.DataFrame) -> list[str]:
+    return list(dict.fromkeys(frame["test_key"]))
+
+
+def complete_tests(frame: pd.DataFrame) -> list[str]:
+    """Tests that hold results for every method of the study (a fair, paired comparison)."""
+    methods_per_test = frame.groupby("test_key", sort=False)["method"].nunique()
+    n_methods = frame["method"].nunique()
+    return [key for key, count in methods_per_test.items() if count == n_methods]
+
+
+def fold_means(frame: pd.DataFrame) -> pd.DataFrame:
+    """Mean precision, recall and F1 over folds, one row per (test, method, class role)."""
+    keys = ["test_key", "method", "class_role"]
+    means = frame.groupby(keys, sort=False)[METRICS].mean().reset_index()
+    factors = factor_columns(frame)
+    test_factors = frame.drop_duplicates("test_key")[["test_key", *factors]]
+    return means.merge(test_factors, on="test_key", how="left")
+
+
+def per_test_table(frame: pd.DataFrame) -> pd.DataFrame:
+    """One row per test: its factors, then `<method>_<role>_<metric>` fold means."""
+    means = fold_means(frame)
+    wide = means.pivot_table(
+        index="test_key", columns=["method", "class_role"], values=METRICS, aggfunc="first"
+    )
+    columns = [
+        (metric, method, role)
+        for method in method_order(frame)
+        for role in ROLES
+        for metric in METRICS
+        if (metric, method, role) in wide.columns
+    ]
+    wide = wide[columns]
+    wide.columns = [f"{method}_{role}_{metric}" for metric, method, role in columns]
+    factors = frame.drop_duplicates("test_key").set_index("test_key")[factor_columns(frame)]
+    table = factors.join(wide).reindex(test_order(frame))
+    return table.rename_axis("test_key").reset_index()
+
+
+def _complete_means(frame: pd.DataFrame) -> pd.DataFrame:
+    means = fold_means(frame)
+    return means[means["test_key"].isin(complete_tests(frame))]
+
+
+def headline_table(frame: pd.DataFrame) -> pd.DataFrame:
+    """Mean over tests of the fold-mean F1: rows majority/minority, one column per method.
+
+    Only tests with results for every method count, so the methods are compared on the
+    same tests; `n_tests` says how many.
+    """
+    means = _complete_means(frame)
+    table = means.pivot_table(index="class_role", columns="method", values="f1", aggfunc="mean")
+    methods = [method for method in method_order(frame) if method in table.columns]
+    table = table.reindex(index=[role for role in ROLES if role in table.index], columns=methods)
+    table.columns = [method_label(method) for method in methods]
+    table["n_tests"] = means["test_key"].nunique()
+    table.columns.name = None
+    return table
+
+
+def published_comparison(headline: pd.DataFrame, study_spec: dict) -> pd.DataFrame | None:
+    """This run's headline next to the published one (MNIST studies only).
+
+    The note in `attrs["note"]` says how far the comparison holds.
+    """
+    if (study_spec.get("data") or {}).get("kind") != "mnist":
+        return None
+    labels = [label for label in ("baseline", "cgan") if label in headline.columns]
+    roles = [role for role in ROLES if role in headline.index]
+    if not labels or not roles:
+        return None
+    table = pd.DataFrame(index=pd.Index(roles, name="class_role"))
+    for label in labels:
+        published = [PUBLISHED_MNIST_F1[role][label] for role in roles]
+        table[label] = headline.loc[roles, label].to_numpy()
+        table[f"published_{label}"] = published
+        table[f"difference_{label}"] = table[label] - table[f"published_{label}"]
+    table.attrs["note"] = _comparison_note(int(headline["n_tests"].iloc[0]), study_spec)
+    return table
+
+
+def _comparison_note(n_tests: int, study_spec: dict) -> str:
+    note = f"Published values: {PUBLISHED_SOURCE}, mean over {PUBLISHED_MNIST_TESTS} tests."
+    if n_tests < PUBLISHED_MNIST_TESTS:
+        note += (
+            f" This study ran {n_tests} of the {PUBLISHED_MNIST_TESTS} tests,"
+            " so the comparison is indicative only."
+        )
+    if study_spec.get("subset_of"):
+        note += f" The study is a subset of the '{study_spec['subset_of']}' grid."
+    return note
+
+
+def factor_levels(frame: pd.DataFrame, factor: str) -> list:
+    """The levels a factor takes, numerically sorted when they are all numbers."""
+    levels = list(dict.fromkeys(frame[factor].dropna()))
+    if all(isinstance(level, int | float | np.number) for level in levels):
+        return sorted(levels)
+    return levels
+
+
+def factor_table(frame: pd.DataFrame, factor: str) -> pd.DataFrame:
+    """Long format: mean F1 over the (complete) tests at each level of one factor.
+
+    Columns: factor, level, method (label), class_role, f1, n_tests.
+    """
+    means = _complete_means(frame).dropna(subset=[factor])
+    grouped = means.groupby([factor, "method", "class_role"], sort=False)
+    table = grouped.agg(f1=("f1", "mean"), n_tests=("test_key", "nunique")).reset_index()
+    level_rank = {level: rank for rank, level in enumerate(factor_levels(means, factor))}
+    method_rank = {method: rank for rank, method in enumerate(method_order(frame))}
+    table = table.assign(
+        _level=table[factor].map(level_rank),
+        _method=table["method"].map(method_rank),
+        _role=table["class_role"].map({role: rank for rank, role in enumerate(ROLES)}),
+    ).sort_values(["_level", "_method", "_role"])
+    table = table.rename(columns={factor: "level"}).drop(columns=["_level", "_method", "_role"])
+    table.insert(0, "factor", factor)
+    table["method"] = table["method"].map(method_label)
+    return table.reset_index(drop=True)
+
+
+def factor_table_wide(long_table: pd.DataFrame) -> pd.DataFrame:
+    """One row per level, one `<method> <role>` column per line of the factor plot."""
+    wide = long_table.pivot_table(
+        index="level", columns=["class_role", "method"], values="f1", aggfunc="first", sort=False
+    )
+    wide.columns = [f"{role} F1 {method}" for role, method in wide.columns]
+    minority_first = sorted(wide.columns, key=lambda name: not name.startswith("minority"))
+    return wide.reindex(columns=minority_first)
+
+
+def minority_f1_by_test(frame: pd.DataFrame) -> pd.DataFrame:
+    """Fold-mean minority F1, one row per complete test, one column per stored method."""
+    means = _complete_means(frame)
+    minority = means[means["class_role"] == "minority"]
+    table = minority.pivot_table(index="test_key", columns="method", values="f1", aggfunc="first")
+    tests = [key for key in test_order(frame) if key in table.index]
+    methods = [method for method in method_order(frame) if method in table.columns]
+    return table.reindex(index=tests, columns=methods)
+
+
+def method_summary(frame: pd.DataFrame) -> pd.DataFrame:
+    """Per method: mean F1 per class, average rank by minority F1 (1 = best, ties averaged)
+    and wins (tests where it has the best minority F1; a shared best counts for each)."""
+    by_test = minority_f1_by_test(frame)
+    ranks = by_test.rank(axis=1, ascending=False, method="average")
+    best = by_test.max(axis=1)
+    wins = by_test.eq(best, axis=0).sum()
+    headline = headline_table(frame)
+    summary = pd.DataFrame(
+        {
+            "method": [method_label(method) for method in by_test.columns],
+            "majority_f1": [headline.loc["majority", method_label(m)] for m in by_test.columns],
+            "minority_f1": [headline.loc["minority", method_label(m)] for m in by_test.columns],
+            "average_rank": ranks.mean().to_numpy(),
+            "wins": wins.to_numpy().astype(int),
+        }
+    )
+    return summary.sort_values("average_rank", kind="stable").reset_index(drop=True)
+
+
+def cgan_vs_best_classic(frame: pd.DataFrame) -> pd.DataFrame | None:
+    """Per test: CGAN minority F1 against the best classic oversampler's; None without both."""
+    by_test = minority_f1_by_test(frame)
+    classic = [method for method in by_test.columns if method not in NOT_CLASSIC]
+    if CGAN not in by_test.columns or not classic:
+        return None
+    best_method = by_test[classic].idxmax(axis=1)
+    best_f1 = by_test[classic].max(axis=1)
+    difference = by_test[CGAN] - best_f1
+    verdict = np.where(
+        difference.abs() <= TIE_TOLERANCE, "tie", np.where(difference > 0, "win", "loss")
+    )
+    return pd.DataFrame(
+        {
+            "test_key": by_test.index,
+            "cgan_minority_f1": by_test[CGAN].to_numpy(),
+            "best_classic": best_method.to_numpy(),
+            "best_classic_minority_f1": best_f1.to_numpy(),
+            "difference": difference.to_numpy(),
+            "verdict": verdict,
+        }
+    )
+
+
+def timings_table(frame: pd.DataFrame) -> pd.DataFrame:
+    """Per method: units run, total and mean fitting seconds, total evaluation seconds."""
+    units = frame.drop_duplicates(["test_key", "method"])
+    grouped = units.groupby("method", sort=False)
+    table = grouped.agg(
+        units=("test_key", "size"),
+        total_fit_seconds=("fit_seconds", "sum"),
+        mean_fit_seconds=("fit_seconds", "mean"),
+        total_eval_seconds=("eval_seconds", "sum"),
+    )
+    table = table.reindex(method_order(frame))
+    table.index = [method_label(method) for method in table.index]
+    return table.rename_axis("method").reset_index()
+
+
+def versions_table(frame: pd.DataFrame) -> pd.DataFrame:
+    """Each library and the version(s) it had across the study's units."""
+    seen: dict[str, list[str]] = {}
+    for text in dict.fromkeys(frame["versions"]):
+        for library, version in json.loads(text).items():
+            versions = seen.setdefault(library, [])
+            if str(version) not in versions:
+                versions.append(str(version))
+    return pd.DataFrame(
+        {"library": list(seen), "version": [", ".join(found) for found in seen.values()]}
+    )
+
+
+def sample_stats_table(real: np.ndarray, generated: np.ndarray, max_features: int = 8):
+    """Per-feature mean and standard deviation, real against generated rows."""
+    n_features = min(real.shape[1], generated.shape[1], max_features)
+    return pd.DataFrame(
+        {
+            "feature": np.arange(n_features),
+            "real_mean": real[:, :n_features].mean(axis=0),
+            "generated_mean": generated[:, :n_features].mean(axis=0),
+            "real_std": real[:, :n_features].std(axis=0),
+            "generated_std": generated[:, :n_features].std(axis=0),
+        }
+    )
+
+
+def number_text(value, digits: int) -> str:
+    """A table cell as text: floats with a fixed number of decimals, blanks for gaps."""
+    if isinstance(value, float | np.floating):
+        return "" if np.isnan(value) else f"{value:.{digits}f}"
+    return str(value)
+
+
+def level_text(value) -> str:
+    """A factor level as text; columns with gaps load as floats, yet 1500.0 reads as 1500."""
+    if pd.isna(value):
+        return ""
+    if isinstance(value, float | np.floating) and float(value).is_integer():
+        return str(int(value))
+    return str(value)

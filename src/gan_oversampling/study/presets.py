@@ -1,0 +1,160 @@
+"""Built-in studies: the published grids and a quick subset of them."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from gan_oversampling.errors import UserError
+from gan_oversampling.study.spec import StudySpec, load_study_file, parse_study
+
+CLASSIC_AND_CGAN = ["none", "random", "smote", "borderline-smote", "adasyn", "cgan"]
+# The cybersecurity study's CGAN: the protocol settings, a fixed 1,500 iterations.
+PAPER_CYBER_CGAN = {"iterations": 1500, "latent_dim": 50, "batch_size": 32}
+STRATIFIED_5 = {"cv": "stratified", "n_splits": 5}
+
+
+
+def _half_fraction(**levels: tuple) -> list[dict]:
+    """The 2^(4-1) design: the last factor's level is the product of the others' signs."""
+    names = list(levels)
+    points = []
+    for code in range(2 ** (len(names) - 1)):
+        signs = [(code >> bit) & 1 for bit in range(len(names) - 1)]
+        signs.append(sum(signs) % 2)
+        points.append({name: levels[name][sign] for name, sign in zip(names, signs, strict=True)})
+    return points
+
+
+PRESETS: dict[str, dict] = {
+    "paper-mnist": {
+        "name": "paper-mnist",
+        "description": (
+            "The published imagery study: MNIST fours vs rotated fours, 144 tests "
+            "(rotation x side x majority size x imbalance ratio), KFold 5, the original "
+            "classifier and CGAN trained for a fixed 1,500 iterations."
+        ),
+        "data": {"kind": "mnist"},
+        "methods": ["none", "cgan"],
+    },
+    "quick": {
+        "name": "quick",
+        "description": (
+            "A subset of paper-mnist with the same settings: 8 of the 144 tests, a half "
+            "fraction of the 2^4 design with every factor at two levels (rotation 30/90, "
+            "side 8/4, majority size 200/100, imbalance ratio 0.4/0.1), each level in 4 tests."
+        ),
+        "subset_of": "paper-mnist",
+        "data": {
+            "kind": "mnist",
+            "rotations": [30, 90],
+            "sides": [8, 4],
+            "majority_sizes": [200, 100],
+            "imbalance_ratios": [0.4, 0.1],
+        },
+        "tests": _half_fraction(
+            rotation=(30, 90), side=(8, 4), n_majority=(200, 100), imbalance_ratio=(0.4, 0.1)
+        ),
+        "methods": ["none", "cgan"],
+    },
+    "paper-cyber": {
+        "name": "paper-cyber",
+        "description": (
+            "The published cybersecurity study: the author's seven datasets (Android malware "
+            "syscalls and binders, DNS-over-HTTPS, URL defacement and spam, Tor), 16 variants "
+            "each (majority size 100/200/500/1000 x imbalance ratio 0.1/0.2/0.3/0.4), 112 "
+            "tests; stratified 5-fold; the classic oversamplers and a CGAN trained for a fixed "
+            "1,500 iterations with latent size 50 and batch 32 (the author's later runs used "
+            "latent size 100 and batch 128)."
+        ),
+        "data": {"kind": "cyber"},
+        "methods": CLASSIC_AND_CGAN,
+        "cgan": PAPER_CYBER_CGAN,
+        "evaluation": STRATIFIED_5,
+    },
+    "quick-cyber": {
+        "name": "quick-cyber",
+        "description": (
+            "A subset of paper-cyber with the same settings: three datasets of 22, 29 and 130 "
+            "features (tor, cira, cic_syscalls_adware), majority size 100/1000, imbalance "
+            "ratio 0.1/0.4; 12 of the 112 tests."
+        ),
+        "subset_of": "paper-cyber",
+        "data": {
+            "kind": "cyber",
+            "datasets": ["tor", "cira", "cic_syscalls_adware"],
+            "majority_sizes": [100, 1000],
+            "imbalance_ratios": [0.1, 0.4],
+        },
+        "methods": CLASSIC_AND_CGAN,
+        "cgan": PAPER_CYBER_CGAN,
+        "evaluation": STRATIFIED_5,
+    },
+    "nsl-kdd": {
+        "name": "nsl-kdd",
+        "description": (
+            "NSL-KDD (KDDTrain+_20Percent and KDDTest+ as one pool): normal traffic against "
+            "each attack family (DoS, Probe, R2L, U2R), majority size 50/100/150 x imbalance "
+            "ratio 0.1/0.2/0.3/0.4, 48 tests. U2R has 78 rows, so 150 x 0.4 (60 rows) is the "
+            "largest grid point every task allows. Categories one-hot, numbers scaled to "
+            "[-1, 1] on each training fold; stratified 5-fold; the cybersecurity study's "
+            "methods and CGAN."
+        ),
+        "data": {
+            "kind": "nsl-kdd",
+            "tasks": [
+                {"name": f"normal-vs-{family}", "majority": ["normal"], "minority": [family]}
+                for family in ("DoS", "Probe", "R2L", "U2R")
+            ],
+            "majority_sizes": [50, 100, 150],
+            "imbalance_ratios": [0.1, 0.2, 0.3, 0.4],
+            "scaling": "fold",
+        },
+        "methods": CLASSIC_AND_CGAN,
+        "cgan": PAPER_CYBER_CGAN,
+        "evaluation": STRATIFIED_5,
+    },
+}
+
+
+def preset_names() -> list[str]:
+    return sorted(PRESETS)
+
+
+def resolve_study(name_or_path: str) -> StudySpec:
+    """A preset name, or the path of a TOML study file."""
+    if name_or_path in PRESETS:
+        return parse_study(PRESETS[name_or_path], f"preset {name_or_path}")
+    path = Path(name_or_path)
+    if path.suffix == ".toml" or path.exists():
+        return load_study_file(path)
+    raise UserError(
+        f"unknown study '{name_or_path}': give a preset ({', '.join(preset_names())}) "
+        "or the path of a .toml study file"
+    )
+
+
+def preset_as_toml(name: str) -> str:
+    """A preset written out as a complete study file (every default spelled out)."""
+    spec = resolve_study(name).model_dump(mode="json")
+    tables = {key: value for key, value in spec.items() if isinstance(value, dict)}
+    lines = [f"{key} = {_toml_value(value)}" for key, value in spec.items()
+             if key not in tables and value is not None]
+    for table, fields in tables.items():
+        lines += ["", f"[{table}]"]
+        lines += [f"{key} = {_toml_value(value)}" for key, value in fields.items()
+                  if value is not None]
+    return "\n".join(lines) + "\n"
+
+
+def _toml_value(value) -> str:
+    if isinstance(value, dict):  # an inline table, e.g. one task of a KDD study
+        fields = [f"{key} = {_toml_value(item)}" for key, item in value.items() if item is not None]
+        return "{ " + ", ".join(fields) + " }"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return json.dumps(value)
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_toml_value(item) for item in value) + "]"
+    return repr(value)

@@ -1,0 +1,341 @@
+"""The study specification: one typed object, read from TOML or a preset, that flows down.
+
+Every field is validated here, once; an invalid study file ends in one line that names
+the field and what is allowed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import tomllib
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from gan_oversampling.datasets.kdd import KDD_ATTACK_FAMILY, KDD_FAMILIES, KDD_NORMAL
+from gan_oversampling.datasets.tabular import CYBER_DATASETS
+from gan_oversampling.errors import UserError
+from gan_oversampling.gan.config import CGANConfig
+
+METHODS = ("none", "random", "smote", "borderline-smote", "adasyn", "cgan", "ctgan")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class MnistData(_Strict):
+    """MNIST fours (majority) against rotated fours (minority), PROTOCOL.md section 1."""
+
+    kind: Literal["mnist"] = "mnist"
+    rotations: list[Annotated[float, Field(gt=-360, lt=360)]] = [30, 45, 90]
+    sides: list[Annotated[int, Field(ge=2, le=28)]] = [28, 14, 8, 4]
+    majority_sizes: list[Annotated[int, Field(ge=1, le=5842)]] = [1000, 400, 200, 100]
+    imbalance_ratios: list[Annotated[float, Field(gt=0, le=1)]] = [0.4, 0.2, 0.1]
+
+    @field_validator("rotations", "sides", "majority_sizes", "imbalance_ratios")
+    @classmethod
+    def _non_empty_unique(cls, levels: list) -> list:
+        if not levels:
+            raise ValueError("needs at least one level")
+        if len(set(levels)) != len(levels):
+            raise ValueError("levels must be unique")
+        return levels
+
+    def build_source(self, data_dir: str | Path | None):
+        from gan_oversampling.difficulty.mnist import MnistSource
+
+        return MnistSource(
+            rotations=self.rotations,
+            sides=self.sides,
+            majority_sizes=self.majority_sizes,
+            imbalance_ratios=self.imbalance_ratios,
+            data_dir=data_dir,
+        )
+
+
+def _unique_levels(levels: list) -> list:
+    if not levels:
+        raise ValueError("needs at least one level")
+    if len(set(levels)) != len(levels):
+        raise ValueError("levels must be unique")
+    return levels
+
+
+def _unique_labels(labels: list[str]) -> list[str]:
+    if not labels:
+        raise ValueError("needs at least one label")
+    if any(not label for label in labels):
+        raise ValueError("labels must be non-empty strings")
+    if len(set(labels)) != len(labels):
+        raise ValueError("labels must be unique")
+    return labels
+
+
+_KEY_SAFE = r"^[A-Za-z0-9_.-]+$"
+_KDD_LABELS = (KDD_NORMAL, *KDD_FAMILIES, *KDD_ATTACK_FAMILY)
+
+
+class CyberData(_Strict):
+    """The author's seven cybersecurity datasets, PROTOCOL.md section 2 (already in [-1, 1])."""
+
+    kind: Literal["cyber"] = "cyber"
+    datasets: list[Literal[CYBER_DATASETS]] = list(CYBER_DATASETS)  # type: ignore[valid-type]
+    majority_sizes: list[Annotated[int, Field(ge=1)]] = [100, 200, 500, 1000]
+    imbalance_ratios: list[Annotated[float, Field(gt=0, le=1)]] = [0.1, 0.2, 0.3, 0.4]
+
+    @field_validator("datasets", "majority_sizes", "imbalance_ratios")
+    @classmethod
+    def _non_empty_unique(cls, levels: list) -> list:
+        return _unique_levels(levels)
+
+    def build_source(self, data_dir: str | Path | None):
+        from gan_oversampling.difficulty.tabular import CyberSource
+
+        return CyberSource(
+            datasets=self.datasets,
+            majority_sizes=self.majority_sizes,
+            imbalance_ratios=self.imbalance_ratios,
+            data_dir=data_dir,
+        )
+
+
+class KddTask(_Strict):
+    """"These labels vs those": attack names, "normal" or families (DoS, Probe, R2L, U2R)."""
+
+    name: Annotated[str, Field(min_length=1, pattern=_KEY_SAFE)]
+    majority: list[str]
+    minority: list[str]
+
+    @field_validator("majority", "minority")
+    @classmethod
+    def _known_labels(cls, labels: list[str]) -> list[str]:
+        unknown = [label for label in _unique_labels(labels) if label not in _KDD_LABELS]
+        if unknown:
+            raise ValueError(
+                f"unknown label(s) {', '.join(unknown)}; use 'normal', a family "
+                f"({', '.join(KDD_FAMILIES)}) or an attack: {', '.join(sorted(KDD_ATTACK_FAMILY))}"
+            )
+        return labels
+
+    @model_validator(mode="after")
+    def _disjoint(self) -> KddTask:
+        def attacks(labels: list[str]) -> set[str]:
+            return {attack for label in labels for attack in KDD_FAMILIES.get(label, (label,))}
+
+        both = sorted(attacks(self.majority) & attacks(self.minority))
+        if both:
+            raise ValueError(f"label(s) {', '.join(both)} in both majority and minority")
+        return self
+
+
+def _default_kdd_tasks() -> list[KddTask]:
+    return [
+        KddTask(name=f"normal-vs-{family}", majority=[KDD_NORMAL], minority=[family])
+        for family in KDD_FAMILIES
+    ]
+
+
+class KddData(_Strict):
+    """NSL-KDD (train 20% + test files as one pool) or KDD Cup 99 10%, binary tasks.
+
+    `scaling`: "fold" fits the min-max scaler on each training fold; "whole" fits it on the
+    whole test dataset, as the original study did.
+    """
+
+    kind: Literal["nsl-kdd", "kddcup99"]
+    tasks: list[KddTask] = Field(default_factory=_default_kdd_tasks)
+    majority_sizes: list[Annotated[int, Field(ge=1)]] = [50, 100]
+    imbalance_ratios: list[Annotated[float, Field(gt=0, le=1)]] = [0.1, 0.2, 0.3, 0.4]
+    scaling: Literal["fold", "whole"] = "fold"
+
+    @field_validator("tasks")
+    @classmethod
+    def _unique_task_names(cls, tasks: list[KddTask]) -> list[KddTask]:
+        if not tasks:
+            raise ValueError("needs at least one task")
+        names = [task.name for task in tasks]
+        if len(set(names)) != len(names):
+            raise ValueError("task names must be unique")
+        return tasks
+
+    @field_validator("majority_sizes", "imbalance_ratios")
+    @classmethod
+    def _non_empty_unique(cls, levels: list) -> list:
+        return _unique_levels(levels)
+
+    def build_source(self, data_dir: str | Path | None):
+        from gan_oversampling.difficulty.kdd import KddSource
+
+        return KddSource(
+            dataset=self.kind,
+            tasks=[task.model_dump() for task in self.tasks],
+            majority_sizes=self.majority_sizes,
+            imbalance_ratios=self.imbalance_ratios,
+            data_dir=data_dir,
+            scaling=self.scaling,
+        )
+
+
+class TableData(_Strict):
+    """A user's own .csv or .parquet file: `majority` labels vs `minority` labels.
+
+    A relative `path` is relative to the current directory when the study runs. Every
+    column but `label_column` is a feature; `categorical` ones are one-hot encoded, the
+    others must be numbers. `sha256`, when given, pins the file's content.
+    """
+
+    kind: Literal["table"]
+    path: Annotated[str, Field(min_length=1)]
+    label_column: Annotated[str, Field(min_length=1)]
+    majority: list[str]
+    minority: list[str]
+    categorical: list[str] = []
+    sha256: Annotated[str, Field(pattern=r"^[0-9a-fA-F]{64}$")] | None = None
+    majority_sizes: list[Annotated[int, Field(ge=1)]] = [100, 200, 500, 1000]
+    imbalance_ratios: list[Annotated[float, Field(gt=0, le=1)]] = [0.1, 0.2, 0.3, 0.4]
+    scaling: Literal["fold", "whole"] = "fold"
+
+    @field_validator("path")
+    @classmethod
+    def _table_suffix(cls, path: str) -> str:
+        if Path(path).suffix.lower() not in (".csv", ".parquet"):
+            raise ValueError("must name a .csv or .parquet file")
+        return path
+
+    @field_validator("majority", "minority")
+    @classmethod
+    def _labels(cls, labels: list[str]) -> list[str]:
+        return _unique_labels(labels)
+
+    @field_validator("categorical")
+    @classmethod
+    def _unique_columns(cls, columns: list[str]) -> list[str]:
+        if len(set(columns)) != len(columns):
+            raise ValueError("columns must be unique")
+        return columns
+
+    @field_validator("majority_sizes", "imbalance_ratios")
+    @classmethod
+    def _non_empty_unique(cls, levels: list) -> list:
+        return _unique_levels(levels)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> TableData:
+        both = sorted(set(self.majority) & set(self.minority))
+        if both:
+            raise ValueError(f"label(s) {', '.join(both)} in both majority and minority")
+        if self.label_column in self.categorical:
+            raise ValueError(f"the label column '{self.label_column}' cannot be categorical")
+        return self
+
+    def build_source(self, data_dir: str | Path | None):
+        from gan_oversampling.difficulty.table import TableSource
+
+        return TableSource(
+            path=self.path,
+            label_column=self.label_column,
+            majority=self.majority,
+            minority=self.minority,
+            majority_sizes=self.majority_sizes,
+            imbalance_ratios=self.imbalance_ratios,
+            categorical=self.categorical,
+            sha256=self.sha256,
+            scaling=self.scaling,
+        )
+
+
+DataSpec = Annotated[MnistData | CyberData | KddData | TableData, Field(discriminator="kind")]
+
+
+class EvaluationSpec(_Strict):
+    """Folds and classifier; the same folds serve every method of a test."""
+
+    cv: Literal["kfold", "stratified"] = "kfold"
+    n_splits: Annotated[int, Field(ge=2, le=20)] = 5
+    cv_seed: int = 0
+    classifier: Literal[
+        "paper-mlp", "logistic-regression", "random-forest", "knn", "svm"
+    ] = "paper-mlp"
+
+
+class StudySpec(_Strict):
+    name: Annotated[str, Field(min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")]
+    description: str = ""
+    subset_of: str | None = None
+    seed: Annotated[int, Field(ge=0)] = 0
+    data: DataSpec = Field(default_factory=MnistData)
+    methods: list[Literal[METHODS]] = ["none", "cgan"]  # type: ignore[valid-type]
+    cgan: CGANConfig = Field(default_factory=CGANConfig)
+    evaluation: EvaluationSpec = Field(default_factory=EvaluationSpec)
+    # Optional: only these points of the data grid (a fractional design); each maps every
+    # factor named to a level of the grid, e.g. {rotation = 30, side = 8, ...}.
+    tests: list[dict[str, float | int | str]] | None = None
+
+    @field_validator("tests")
+    @classmethod
+    def _tests(cls, tests: list[dict] | None) -> list[dict] | None:
+        if tests is not None and not tests:
+            raise ValueError("when given, needs at least one test")
+        if tests is not None and any(not point for point in tests):
+            raise ValueError("each test names at least one factor level")
+        return tests
+
+    @field_validator("methods")
+    @classmethod
+    def _methods(cls, methods: list[str]) -> list[str]:
+        if not methods:
+            raise ValueError("needs at least one method")
+        if len(set(methods)) != len(methods):
+            raise ValueError("methods must be unique")
+        return methods
+
+    def settings_hash(self) -> str:
+        """What must match for stored results to count as results of this study."""
+        # Where it runs (device) does not make results of another study.
+        settings = self.model_dump(mode="json", exclude={"description": True, "cgan": {"device"}})
+        return hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def parse_study(raw: dict, origin: str) -> StudySpec:
+    """Validate a raw mapping; any error becomes one line naming field and allowed values."""
+    try:
+        return StudySpec.model_validate(raw)
+    except ValidationError as exc:
+        raise UserError(f"{origin}: {_one_line(exc)}") from None
+
+
+def load_study_file(path: str | Path) -> StudySpec:
+    path = Path(path)
+    if not path.is_file():
+        raise UserError(f"study file {path} does not exist")
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise UserError(f"study file {path} is not valid TOML: {exc}") from None
+    return parse_study(raw, f"study file {path}")
+
+
+def _one_line(exc: ValidationError) -> str:
+    messages = []
+    for error in exc.errors():
+        where = ".".join(str(part) for part in error["loc"] if not _is_union_tag(part))
+        message = error["msg"]
+        if error["type"] == "extra_forbidden":
+            message = "unknown field"
+        messages.append(f"{where or 'study'}: {message}")
+    return "; ".join(messages)
+
+
+def _is_union_tag(part) -> bool:
+    # pydantic names the chosen member of a discriminated union in the location ("mnist")
+    return isinstance(part, str) and part in {"mnist", "cyber", "nsl-kdd", "kddcup99", "table"}

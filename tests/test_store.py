@@ -1,0 +1,90 @@
+import sqlite3
+
+import numpy as np
+import pytest
+
+from gan_oversampling.errors import UserError
+from gan_oversampling.study.store import ResultsStore, UnitResult
+
+
+def _unit(key="t1", method="none", f1=0.5):
+    scores = [
+        {"fold": fold, "class_label": label, "class_role": role, "precision": f1,
+         "recall": f1, "f1": f1, "support": 10}
+        for fold in range(2)
+        for label, role in ((0, "majority"), (1, "minority"))
+    ]
+    return UnitResult(
+        study="s", test_key=key, method=method, source="mnist",
+        factors={"side": 4, "imbalance_ratio": 0.1}, seed=0, iterations=None,
+        classifier="paper-mlp", cv="kfold-5", fit_seconds=1.0, eval_seconds=0.5,
+        versions={"torch": "x"}, scores=scores,
+        samples={("generated", 1): np.ones((3, 16), dtype=np.float32)},
+        losses={0: np.zeros((7, 3), dtype=np.float32)},
+    )
+
+
+def test_unit_round_trip(tmp_path):
+    with ResultsStore.open(tmp_path / "r.sqlite") as store:
+        store.register_study("s", "h1", "{}")
+        store.write_unit(_unit())
+        frame = store.scores_frame("s")
+        assert len(frame) == 4
+        assert set(frame["class_role"]) == {"majority", "minority"}
+        assert list(frame["side"]) == [4] * 4  # factors become columns
+        assert store.done_units("s") == {("t1", "none")}
+        [(key, method, kind, label, rows)] = list(store.samples("s"))
+        assert (key, kind, label, rows.shape) == ("t1", "generated", 1, (3, 16))
+        assert store.losses("s", "t1", "none")[0].shape == (7, 3)
+
+
+def test_reopen_keeps_units_and_refuses_other_settings(tmp_path):
+    path = tmp_path / "r.sqlite"
+    with ResultsStore.open(path) as store:
+        store.register_study("s", "h1", "{}")
+        store.write_unit(_unit())
+    with ResultsStore.open(path) as store:
+        store.register_study("s", "h1", "{}")  # same settings: fine
+        assert store.done_units("s") == {("t1", "none")}
+        with pytest.raises(UserError, match="other settings"):
+            store.register_study("s", "h2", "{}")
+
+
+def test_a_unit_is_written_whole_or_not_at_all(tmp_path):
+    with ResultsStore.open(tmp_path / "r.sqlite") as store:
+        store.register_study("s", "h1", "{}")
+        store.write_unit(_unit())
+        broken = _unit(key="t2")
+        broken.scores.append(dict(broken.scores[0]))  # duplicate primary key mid-unit
+        with pytest.raises(sqlite3.IntegrityError):
+            store.write_unit(broken)
+        assert store.done_units("s") == {("t1", "none")}
+        assert len(store.scores_frame("s")) == 4
+        with pytest.raises(sqlite3.IntegrityError):  # the same unit twice is refused
+            store.write_unit(_unit())
+
+
+def test_foreign_files_are_refused(tmp_path):
+    text = tmp_path / "notes.sqlite"
+    text.write_text("hello, this is not a database at all" * 40)
+    with pytest.raises(UserError, match="not a gan-oversampling results database"):
+        ResultsStore.open(text)
+    other = tmp_path / "other.sqlite"
+    with sqlite3.connect(other) as db:
+        db.execute("CREATE TABLE customers(id INTEGER)")
+    with pytest.raises(UserError, match="not a gan-oversampling results database"):
+        ResultsStore.open(other)
+    with sqlite3.connect(other) as db:  # untouched
+        assert db.execute("SELECT count(*) FROM sqlite_master").fetchone()[0] == 1
+
+
+def test_missing_database_and_folder(tmp_path):
+    with pytest.raises(UserError, match="does not exist"):
+        ResultsStore.open(tmp_path / "absent.sqlite", create=False)
+    with ResultsStore.open(tmp_path / "new" / "folder" / "r.sqlite") as store:
+        assert store.path.parent.is_dir()
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(UserError, match="cannot create"):
+        ResultsStore.open(tmp_path / "file" / "r.sqlite")
+    with pytest.raises(UserError, match="is a folder"):
+        ResultsStore.open(tmp_path)
