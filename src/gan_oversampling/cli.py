@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -42,7 +41,14 @@ def run(
         typer.Option(help="Run part of the grid: FACTOR=LEVEL[,LEVEL...] (repeatable)."),
     ] = None,
     device: Annotated[str | None, typer.Option(help="auto, cpu, cuda or cuda:N.")] = None,
-    threads: Annotated[int | None, typer.Option(min=1, help="CPU threads for torch.")] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(min=1, help="Worker processes on CPU (default: cores / threads)."),
+    ] = None,
+    threads: Annotated[
+        int | None,
+        typer.Option(min=1, help="Torch threads per worker (default: 1, or cores / workers)."),
+    ] = None,
     max_gans: Annotated[
         int, typer.Option(min=1, help="CGANs trained together as one batched computation.")
     ] = 20,
@@ -54,7 +60,6 @@ def run(
     spec = resolve_study(study)
     if device is not None:
         spec = spec.model_copy(update={"cgan": spec.cgan.model_copy(update={"device": device})})
-    _set_threads(threads)
     execute_study(
         spec,
         db_path=db,
@@ -62,6 +67,8 @@ def run(
         filters=_parse_filters(only or []),
         max_gans_per_batch=max_gans,
         console=console,
+        workers=workers,
+        threads=threads,
     )
 
 
@@ -128,12 +135,6 @@ def _parse_filters(items: list[str]) -> dict[str, list[str]]:
             raise UserError(f"filter '{item}' is not FACTOR=LEVEL[,LEVEL...]")
         filters.setdefault(factor.strip(), []).extend(v.strip() for v in levels.split(","))
     return filters
-
-
-def _set_threads(threads: int | None) -> None:
-    import torch
-
-    torch.set_num_threads(threads or os.cpu_count() or 1)
 
 
 def main() -> None:

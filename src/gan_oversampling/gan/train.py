@@ -138,9 +138,8 @@ class _IterationDraws:
         self.rows = torch.empty(n_gans, batch, dtype=torch.int64, device=device)
         self.z = torch.empty(n_gans, batch, config.latent_dim, device=device)
         self.labels = torch.empty(n_gans, batch, dtype=torch.int64, device=device)
-        self.uniforms = torch.empty(n_gans, 3 * batch * sum(self.widths), device=device)
-        self.keep_flags = torch.empty_like(self.uniforms, dtype=torch.bool)
-        self.mask_values = torch.empty_like(self.uniforms)
+        # Uniform draws, turned in place into the scaled dropout masks of the iteration.
+        self.mask_values = torch.empty(n_gans, 3 * batch * sum(self.widths), device=device)
 
     def refill(self, rngs: list[torch.Generator], counts: list[int]) -> None:
         for k, rng in enumerate(rngs):
@@ -148,10 +147,9 @@ class _IterationDraws:
             self.z[k].normal_(generator=rng)
             self.labels[k].random_(0, self.n_classes, generator=rng)
             if self.widths:
-                self.uniforms[k].uniform_(generator=rng)
+                self.mask_values[k].uniform_(generator=rng)
         if self.widths:
-            torch.lt(self.uniforms, self.keep, out=self.keep_flags)
-            torch.mul(self.keep_flags, 1.0 / self.keep, out=self.mask_values)
+            self.mask_values.lt_(self.keep).mul_(1.0 / self.keep)
 
     def masks(self, step: int) -> list[torch.Tensor] | None:
         """Dropout masks (K, B, width) of discriminator pass `step` (0 real, 1 fake, 2 G)."""

@@ -14,6 +14,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
+from gan_oversampling.study.executors import choose_executor
 from gan_oversampling.study.runner import (
     RunOptions,
     plan_run,
@@ -33,9 +34,15 @@ def execute_study(
     filters: dict[str, list[str]],
     max_gans_per_batch: int,
     console: Console,
+    workers: int | None = None,
+    threads: int | None = None,
 ) -> int:
-    """Run what is pending of `spec` into `db_path`; returns the number of units written."""
+    """Run what is pending of `spec` into `db_path`; returns the number of units written.
+
+    `workers` processes with `threads` torch threads each (None: chosen for this machine).
+    """
     options = RunOptions(db_path, data_dir, filters, max_gans_per_batch)
+    executor = choose_executor(device=spec.cgan.device, workers=workers, threads=threads)
     source = spec.data.build_source(data_dir)
     cases = select_cases(select_listed(source.cases(), spec.tests), filters)
     with ResultsStore.open(db_path) as store:
@@ -55,7 +62,7 @@ def execute_study(
                 def advance(work: float, description: str) -> None:
                     bar.update(task, advance=work, description=description)
 
-                written = run_pending(spec, source, plan, store, options, advance)
+                written = run_pending(spec, source, plan, store, options, advance, executor)
     _print_headline(db_path, spec.name, console)
     return written
 

@@ -8,8 +8,9 @@ grouping changes speed, never results. Each unit is stored as soon as it is fini
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -18,8 +19,9 @@ from gan_oversampling.difficulty.base import TestCase
 from gan_oversampling.errors import UserError
 from gan_oversampling.gan.train import train_cgans
 from gan_oversampling.samplers.cgan import oversample_with_trained
+from gan_oversampling.study.executors import Executor, InlineExecutor
 from gan_oversampling.study.spec import StudySpec
-from gan_oversampling.study.store import ResultsStore
+from gan_oversampling.study.store import ResultsStore, UnitResult
 from gan_oversampling.study.units import (
     N_SAMPLE_ROWS,
     PreparedTest,
@@ -115,31 +117,47 @@ def run_pending(
     store: ResultsStore,
     options: RunOptions,
     progress: Progress,
+    executor: Executor | None = None,
 ) -> int:
-    """Run every pending unit; returns how many units were written."""
+    """Run every pending unit on `executor` (default: this process); returns how many units
+    were written. Units are written here, one transaction each, as they arrive."""
+    executor = executor or InlineExecutor()
+    groups = list(
+        _groups(plan.pending, options.max_gans_per_batch, spec, executor.n_workers)
+    )
     written = 0
-    for group in _groups(plan.pending, options.max_gans_per_batch, spec):
-        tests = [PreparedTest.build(case, *source.load(case), spec, source) for case, _ in group]
-        methods_of = {case.key: methods for case, methods in group}
-        for test in tests:
-            for method in methods_of[test.case.key]:
-                if method == "cgan":
-                    continue
-                started = time.perf_counter()
-                augmented = fold_augment(spec, test, method)
-                unit = score_unit(spec, test, method, augmented, time.perf_counter() - started)
-                if method == "none":
-                    unit.samples = real_samples(test)
-                store.write_unit(unit)
-                written += 1
-                progress(spec.evaluation.n_splits, f"{test.case.key} {method}")
-        cgan_tests = [t for t in tests if "cgan" in methods_of[t.case.key]]
-        if cgan_tests:
-            written += _run_cgan_group(spec, cgan_tests, store, progress)
+
+    def write(unit: UnitResult) -> None:
+        nonlocal written
+        store.write_unit(unit)
+        written += 1
+
+    executor.run(partial(compute_group, spec, source), groups, write, progress)
     return written
 
 
-def _run_cgan_group(spec, tests: list[PreparedTest], store: ResultsStore, progress) -> int:
+def compute_group(spec: StudySpec, source, group: list, progress: Progress) -> Iterator[UnitResult]:
+    """The units of one group, each as soon as it is finished: the other methods test by
+    test, then the CGAN unit of every test, their CGANs trained as one batch."""
+    tests = [PreparedTest.build(case, *source.load(case), spec, source) for case, _ in group]
+    methods_of = {case.key: methods for case, methods in group}
+    for test in tests:
+        for method in methods_of[test.case.key]:
+            if method == "cgan":
+                continue
+            started = time.perf_counter()
+            augmented = fold_augment(spec, test, method)
+            unit = score_unit(spec, test, method, augmented, time.perf_counter() - started)
+            if method == "none":
+                unit.samples = real_samples(test)
+            progress(spec.evaluation.n_splits, f"{test.case.key} {method}")
+            yield unit
+    cgan_tests = [t for t in tests if "cgan" in methods_of[t.case.key]]
+    if cgan_tests:
+        yield from _cgan_group_units(spec, cgan_tests, progress)
+
+
+def _cgan_group_units(spec, tests: list[PreparedTest], progress) -> Iterator[UnitResult]:
     """Train the CGANs of every fold of these tests as one batch, then score each test."""
     train_sets, seeds = [], []
     for test in tests:
@@ -159,7 +177,6 @@ def _run_cgan_group(spec, tests: list[PreparedTest], store: ResultsStore, progre
     started = time.perf_counter()
     trained = train_cgans(train_sets, 2, spec.cgan, seeds, progress=on_iteration)
     train_seconds = time.perf_counter() - started
-    written = 0
     for t_index, test in enumerate(tests):
         first = t_index * len(test.folds)
         augmented = []
@@ -178,26 +195,23 @@ def _run_cgan_group(spec, tests: list[PreparedTest], store: ResultsStore, progre
             "losses": {f: trained.losses[first + f] for f in range(len(test.folds))},
         }
         # The group's training time is shared evenly by its tests.
-        unit = score_unit(spec, test, "cgan", augmented, train_seconds / len(tests), extras)
-        store.write_unit(unit)
-        written += 1
-    return written
+        yield score_unit(spec, test, "cgan", augmented, train_seconds / len(tests), extras)
 
 
-def _groups(pending, max_gans: int, spec: StudySpec) -> Iterable[list]:
-    """Tests with the same feature count, up to `max_gans` CGANs per group."""
+def _groups(pending, max_gans: int, spec: StudySpec, n_workers: int = 1) -> Iterable[list]:
+    """Tests with the same feature count, up to `max_gans` CGANs per group.
+
+    With several workers, a feature count with few tests is cut into at least as many
+    groups as there are workers (where it has that many tests), so that none stays idle.
+    """
     limit = max(1, max_gans // spec.evaluation.n_splits)
-    group: list = []
-    group_features = None
+    by_features: dict = {}
     for case, methods in sorted(pending, key=lambda item: str(_feature_count(item[0]))):
-        features = _feature_count(case)
-        if group and (features != group_features or len(group) >= limit):
-            yield group
-            group = []
-        group.append((case, methods))
-        group_features = features
-    if group:
-        yield group
+        by_features.setdefault(_feature_count(case), []).append((case, methods))
+    for tests in by_features.values():
+        size = min(limit, -(-len(tests) // max(1, n_workers)))
+        for start in range(0, len(tests), size):
+            yield tests[start : start + size]
 
 
 def _feature_count(case: TestCase):

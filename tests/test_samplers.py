@@ -1,0 +1,249 @@
+"""The per-fold oversamplers a study names: classic ones and the optional CTGAN."""
+
+from __future__ import annotations
+
+import sys
+from collections import Counter
+
+import numpy as np
+import pytest
+import torch
+from imblearn.over_sampling import SMOTE, RandomOverSampler
+
+from gan_oversampling.errors import UserError
+from gan_oversampling.samplers.classic import (
+    CLASSIC_SAMPLERS,
+    FoldADASYN,
+    make_fold_sampler,
+)
+from gan_oversampling.samplers.ctgan import (
+    MISSING_PACKAGE,
+    CTGANOversampler,
+    fold_batch_size,
+)
+
+EXACTLY_BALANCING = ("random", "smote", "borderline-smote")
+
+
+def _fold(n_majority: int, n_minority: int, shift: float = 0.5, seed: int = 0):
+    """Two overlapping Gaussian classes, majority rows first (labels 0 and 1)."""
+    rng = np.random.default_rng(seed)
+    X = np.vstack(
+        [rng.normal(0, 1, (n_majority, 4)), rng.normal(shift, 1, (n_minority, 4))]
+    ).astype(np.float32)
+    y = np.repeat(np.array([0, 1], dtype=np.int64), [n_majority, n_minority])
+    return X, y
+
+
+def _resample(name: str, X, y, seed: int = 0):
+    return make_fold_sampler(name, y, seed).fit_resample(X, y)
+
+
+# -- classic oversamplers --------------------------------------------------------------------
+@pytest.mark.parametrize("name", EXACTLY_BALANCING)
+def test_classic_sampler_balances_the_fold_and_keeps_its_rows_first(name):
+    X, y = _fold(60, 9)
+    X_res, y_res = _resample(name, X, y)
+    assert Counter(y_res.tolist()) == {0: 60, 1: 60}
+    np.testing.assert_array_equal(X_res[: len(X)], X)
+    np.testing.assert_array_equal(y_res[: len(y)], y)
+    assert X_res.dtype == np.float32
+
+
+def test_adasyn_nearly_balances_the_fold():
+    # ADASYN rounds a count per minority row, so the total misses balance by a few rows.
+    X, y = _fold(60, 9)
+    X_res, y_res = _resample("adasyn", X, y)
+    counts = np.bincount(y_res)
+    assert counts[0] == 60
+    assert abs(counts[1] - 60) <= 6
+    np.testing.assert_array_equal(X_res[: len(X)], X)
+
+
+@pytest.mark.parametrize("name", CLASSIC_SAMPLERS)
+def test_same_seed_same_rows_other_seed_other_rows(name):
+    X, y = _fold(60, 9)
+    first_X, first_y = _resample(name, X, y, seed=3)
+    again_X, again_y = _resample(name, X, y, seed=3)
+    other_X, _ = _resample(name, X, y, seed=4)
+    np.testing.assert_array_equal(first_X, again_X)
+    np.testing.assert_array_equal(first_y, again_y)
+    assert first_X.shape != other_X.shape or not np.array_equal(first_X, other_X)
+
+
+@pytest.mark.parametrize("n_minority", [2, 3, 5])
+@pytest.mark.parametrize("name", CLASSIC_SAMPLERS)
+def test_tiny_minority_folds_are_oversampled(name, n_minority):
+    X, y = _fold(40, n_minority)
+    X_res, y_res = _resample(name, X, y)
+    counts = np.bincount(y_res)
+    assert counts[0] == 40
+    assert counts[1] > n_minority
+    assert abs(counts[1] - 40) <= (6 if name == "adasyn" else 0)
+    assert np.isfinite(X_res).all()
+
+
+def test_neighbour_count_shrinks_to_the_minority_rows():
+    _, y = _fold(40, 3)
+    smote = make_fold_sampler("smote", y, 0)
+    assert isinstance(smote, SMOTE) and smote.k_neighbors == 2
+    assert make_fold_sampler("adasyn", _fold(40, 9)[1], 0).n_neighbors == 5
+
+
+@pytest.mark.parametrize("name", ["smote", "borderline-smote", "adasyn"])
+def test_one_minority_row_is_a_user_error_for_interpolating_samplers(name):
+    _, y = _fold(40, 1)
+    with pytest.raises(UserError, match=f"'{name}' needs at least 2 minority rows"):
+        make_fold_sampler(name, y, 0)
+
+
+def test_one_minority_row_is_enough_for_random_oversampling():
+    X, y = _fold(40, 1)
+    X_res, y_res = _resample("random", X, y)
+    assert Counter(y_res.tolist()) == {0: 40, 1: 40}
+    np.testing.assert_array_equal(X_res[y_res == 1], np.repeat(X[-1:], 40, axis=0))
+
+
+@pytest.mark.parametrize("name", [*CLASSIC_SAMPLERS, "ctgan"])
+def test_a_fold_without_minority_rows_is_a_user_error(name):
+    y = np.zeros(30, dtype=np.int64)
+    with pytest.raises(UserError, match="needs at least 1 minority row"):
+        make_fold_sampler(name, y, 0)
+
+
+def test_adasyn_without_any_majority_neighbour_is_a_user_error():
+    X, y = _fold(40, 4, shift=50.0)
+    with pytest.raises(UserError, match="'adasyn' cannot oversample"):
+        _resample("adasyn", X, y)
+
+
+@pytest.mark.parametrize("name", ["cgan", "none", "SMOTE", "", "tomek"])
+def test_unknown_sampler_name_is_a_user_error_listing_the_known_ones(name):
+    _, y = _fold(40, 5)
+    with pytest.raises(UserError, match=f"unknown oversampler '{name}'; known: random, smote"):
+        make_fold_sampler(name, y, 0)
+
+
+def test_study_names_map_to_the_expected_samplers():
+    _, y = _fold(40, 5)
+    assert isinstance(make_fold_sampler("random", y, 7), RandomOverSampler)
+    assert isinstance(make_fold_sampler("adasyn", y, 7), FoldADASYN)
+    ctgan = make_fold_sampler("ctgan", y, 7)
+    assert isinstance(ctgan, CTGANOversampler) and ctgan.random_state == 7
+
+
+# -- CTGAN -----------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("batch_size", "n_rows", "expected"),
+    [(500, 176, 170), (500, 1120, 500), (500, 7, 10), (55, 1000, 50), (500, 500, 500)],
+)
+def test_ctgan_batch_is_a_multiple_of_ten_within_the_fold(batch_size, n_rows, expected):
+    assert fold_batch_size(batch_size, n_rows) == expected
+
+
+def test_ctgan_init_only_stores_its_parameters():
+    sampler = CTGANOversampler(epochs=-3, batch_size="big")
+    assert sampler.get_params()["epochs"] == -3
+    assert sampler.get_params()["batch_size"] == "big"
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({"epochs": 0}, "epochs must be an integer >= 1, got 0"),
+        ({"epochs": 2.5}, "epochs must be an integer >= 1, got 2.5"),
+        ({"epochs": True}, "epochs must be an integer >= 1, got True"),
+        ({"batch_size": 8}, "batch_size must be an integer >= 10, got 8"),
+        ({"batch_size": "500"}, "batch_size must be an integer >= 10, got '500'"),
+    ],
+)
+def test_ctgan_bad_settings_are_user_errors(params, message):
+    X, y = _fold(40, 8)
+    with pytest.raises(UserError, match=message):
+        CTGANOversampler(random_state=0, **params).fit_resample(X, y)
+
+
+def test_ctgan_without_the_package_says_how_to_install_it(monkeypatch):
+    monkeypatch.setitem(sys.modules, "ctgan", None)  # makes `import ctgan` fail
+    X, y = _fold(40, 8)
+    with pytest.raises(UserError) as caught:
+        CTGANOversampler(random_state=0, epochs=1).fit_resample(X, y)
+    assert str(caught.value) == MISSING_PACKAGE
+    assert "pip install ctgan" in MISSING_PACKAGE and "BUSL-1.1" in MISSING_PACKAGE
+
+
+def test_ctgan_balanced_fold_is_returned_without_training():
+    pytest.importorskip("ctgan")
+    X, y = _fold(20, 20)
+    sampler = CTGANOversampler(random_state=0, epochs=1)
+    X_res, y_res = sampler.fit_resample(X, y)
+    np.testing.assert_array_equal(X_res, X)
+    np.testing.assert_array_equal(y_res, y)
+    assert sampler.training_seconds_ == 0.0
+
+
+@pytest.fixture(scope="module")
+def ctgan_runs():
+    """Two tiny fits with the same seed under different global random states."""
+    pytest.importorskip("ctgan")
+    X, y = _fold(40, 8)
+    numpy_saved, torch_saved = np.random.get_state(), torch.get_rng_state()
+    try:
+        runs = [_fit_under_global_seed(X, y, global_seed) for global_seed in (11, 12)]
+    finally:
+        np.random.set_state(numpy_saved)
+        torch.set_rng_state(torch_saved)
+    return X, y, runs
+
+
+def _fit_under_global_seed(X, y, global_seed: int) -> dict:
+    # Global state set on purpose: the sampler must neither depend on it nor change it.
+    np.random.seed(global_seed)
+    torch.manual_seed(global_seed)
+    numpy_before, torch_before = np.random.get_state(), torch.get_rng_state()
+    sampler = CTGANOversampler(random_state=5, epochs=2)
+    X_res, y_res = sampler.fit_resample(X, y)
+    return {
+        "sampler": sampler,
+        "resampled": (X_res, y_res),
+        "numpy_kept": _same_numpy_state(numpy_before, np.random.get_state()),
+        "torch_kept": torch.equal(torch_before, torch.get_rng_state()),
+    }
+
+
+def _same_numpy_state(before, after) -> bool:
+    return all(np.array_equal(a, b) for a, b in zip(before, after, strict=True))
+
+
+def test_ctgan_balances_and_keeps_the_original_rows_first(ctgan_runs):
+    X, y, runs = ctgan_runs
+    X_res, y_res = runs[0]["resampled"]
+    assert Counter(y_res.tolist()) == {0: 40, 1: 40}
+    np.testing.assert_array_equal(X_res[: len(X)], X)
+    np.testing.assert_array_equal(y_res[: len(y)], y)
+    assert X_res.dtype == np.float32 and np.isfinite(X_res).all()
+    assert runs[0]["sampler"].batch_size_ == 40
+    assert runs[0]["sampler"].training_seconds_ > 0
+
+
+def test_ctgan_same_seed_repeats_whatever_the_global_random_state(ctgan_runs):
+    _, _, runs = ctgan_runs
+    np.testing.assert_array_equal(runs[0]["resampled"][0], runs[1]["resampled"][0])
+    np.testing.assert_array_equal(runs[0]["resampled"][1], runs[1]["resampled"][1])
+
+
+def test_ctgan_leaves_the_global_random_states_untouched(ctgan_runs):
+    _, _, runs = ctgan_runs
+    assert all(run["numpy_kept"] for run in runs)
+    assert all(run["torch_kept"] for run in runs)
+
+
+def test_ctgan_oversamples_a_tiny_minority_with_string_labels():
+    pytest.importorskip("ctgan")
+    X, y = _fold(30, 2, seed=1)
+    labels = np.where(y == 1, "attack", "benign")
+    sampler = CTGANOversampler(random_state=0, epochs=2)
+    X_res, y_res = sampler.fit_resample(X, labels)
+    assert Counter(y_res.tolist()) == {"benign": 30, "attack": 30}
+    assert sampler.batch_size_ == 30
+    assert 0 <= sampler.n_unmatched_["attack"] <= 28
