@@ -99,6 +99,28 @@ def test_kill_minus_nine_loses_nothing_and_counts_nothing_twice(tmp_path):
         assert connection.execute("SELECT count(*) FROM results").fetchone()[0] == 40
 
 
+def test_ctrl_c_says_how_to_resume(tmp_path):
+    db = tmp_path / "r.sqlite"
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[1] / "src")}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "gan_oversampling.cli", "run", str(_study(tmp_path, 400)),
+         "--db", str(db)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env,
+    )
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and not (db.exists() and _units(db)):
+        time.sleep(0.2)
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130
+    assert "interrupted: finished units are saved" in stderr
+    assert "Traceback" not in stderr
+    done = len(_units(db))
+    with sqlite3.connect(db) as connection:
+        assert connection.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        assert connection.execute("SELECT count(*) FROM results").fetchone()[0] == done * 10
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [

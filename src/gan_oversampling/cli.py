@@ -60,16 +60,21 @@ def run(
     spec = resolve_study(study)
     if device is not None:
         spec = spec.model_copy(update={"cgan": spec.cgan.model_copy(update={"device": device})})
-    execute_study(
-        spec,
-        db_path=db,
-        data_dir=data_dir,
-        filters=_parse_filters(only or []),
-        max_gans_per_batch=max_gans,
-        console=console,
-        workers=workers,
-        threads=threads,
-    )
+    try:
+        execute_study(
+            spec,
+            db_path=db,
+            data_dir=data_dir,
+            filters=_parse_filters(only or []),
+            max_gans_per_batch=max_gans,
+            console=console,
+            workers=workers,
+            threads=threads,
+        )
+    except KeyboardInterrupt:
+        # Caught here: the CLI framework would end a Ctrl-C with status 130 and no word.
+        errors.print("interrupted: finished units are saved; run the same command to resume")
+        raise typer.Exit(130) from None
 
 
 @app.command()
@@ -144,9 +149,6 @@ def main() -> None:
     except UserError as exc:
         errors.print(f"error: {exc}", markup=False, highlight=False, soft_wrap=True)
         sys.exit(2)
-    except KeyboardInterrupt:
-        errors.print("interrupted: finished units are saved; run the same command to resume")
-        sys.exit(130)
 
 
 if __name__ == "__main__":
