@@ -201,17 +201,21 @@ def _cgan_group_units(spec, tests: list[PreparedTest], progress) -> Iterator[Uni
 def _groups(pending, max_gans: int, spec: StudySpec, n_workers: int = 1) -> Iterable[list]:
     """Tests with the same feature count, up to `max_gans` CGANs per group.
 
-    With several workers, a feature count with few tests is cut into at least as many
-    groups as there are workers (where it has that many tests), so that none stays idle.
+    With several workers, a feature count's tests are cut into a multiple of the number
+    of workers of equal-sized groups (where it has that many tests), so that no worker
+    is left alone with a last group while the others idle.
     """
     limit = max(1, max_gans // spec.evaluation.n_splits)
+    workers = max(1, n_workers)
     by_features: dict = {}
     for case, methods in sorted(pending, key=lambda item: str(_feature_count(item[0]))):
         by_features.setdefault(_feature_count(case), []).append((case, methods))
     for tests in by_features.values():
-        size = min(limit, -(-len(tests) // max(1, n_workers)))
-        for start in range(0, len(tests), size):
-            yield tests[start : start + size]
+        n_groups = -(-len(tests) // limit)
+        n_groups = min(len(tests), -(-n_groups // workers) * workers)
+        bounds = np.linspace(0, len(tests), n_groups + 1).round().astype(int)
+        for start, stop in zip(bounds[:-1], bounds[1:], strict=True):
+            yield tests[start:stop]
 
 
 def _feature_count(case: TestCase):
