@@ -10,7 +10,7 @@ import hashlib
 import json
 import tomllib
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Literal, get_args
 
 from pydantic import (
     BaseModel,
@@ -255,6 +255,12 @@ class TableData(_Strict):
 
 
 DataSpec = Annotated[MnistData | CyberData | KddData | TableData, Field(discriminator="kind")]
+# Every `kind` a data table may name, read off the union so the two never disagree.
+DATA_KINDS = frozenset(
+    kind
+    for member in get_args(get_args(DataSpec)[0])
+    for kind in get_args(member.model_fields["kind"].annotation)
+)
 
 
 class EvaluationSpec(_Strict):
@@ -338,4 +344,4 @@ def _one_line(exc: ValidationError) -> str:
 
 def _is_union_tag(part) -> bool:
     # pydantic names the chosen member of a discriminated union in the location ("mnist")
-    return isinstance(part, str) and part in {"mnist", "cyber", "nsl-kdd", "kddcup99", "table"}
+    return isinstance(part, str) and part in DATA_KINDS
