@@ -22,7 +22,7 @@ run: $(STAMP)
 	$(BIN)/gan-oversampling report $(DB) --out $(REPORT)
 
 test: $(STAMP)
-	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff check src tests benchmarks analysis
 	$(BIN)/python -m pytest
 
 clean:

@@ -1,0 +1,96 @@
+"""The analysis scripts: bf16 emulation equals autocast, seed 0 equals the study's baseline."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from gan_oversampling.errors import UserError
+from gan_oversampling.study.presets import resolve_study
+from gan_oversampling.study.runner import select_cases
+from gan_oversampling.study.units import PreparedTest, score_unit
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+def _load(name: str):
+    path = REPO_ROOT / "analysis" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(f"analysis_{name}", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_emulated_bf16_products_equal_autocast_forward_and_backward():
+    bf16 = _load("bf16_f1")
+    generator = torch.Generator().manual_seed(0)
+    shapes = [(3, 1, 7), (3, 5, 6), (3, 6, 7)]
+    tensors = [torch.randn(s, generator=generator, requires_grad=True) for s in shapes]
+    upstream = torch.randn(3, 5, 7, generator=generator)
+
+    def product_and_grads(context):
+        for tensor in tensors:
+            tensor.grad = None
+        with context:
+            out = torch.baddbmm(*tensors)
+        out.backward(upstream.to(out.dtype))
+        return [out.float()] + [tensor.grad.clone() for tensor in tensors]
+
+    expected = product_and_grads(torch.autocast("cpu", dtype=torch.bfloat16))
+    emulated = product_and_grads(bf16.Bfloat16Products())
+    plain = product_and_grads(torch.autocast("cpu", enabled=False))
+    for want, got in zip(expected, emulated, strict=True):
+        torch.testing.assert_close(got, want, rtol=0, atol=1e-6)
+    assert not torch.equal(plain[0], expected[0])  # the rounding does change the numbers
+
+
+def test_emulation_leaves_other_operations_alone():
+    bf16 = _load("bf16_f1")
+    a = torch.tensor([1.0 + 2.0**-12])
+    with bf16.Bfloat16Products():
+        assert torch.equal(a * 1.0, a)
+
+
+def test_bf16_comparison_names_a_missing_results_file(tmp_path):
+    bf16 = _load("bf16_f1")
+    args = bf16._parse_args(["--fp32-db", "x", "--db", "y", "--emulate"])
+    fp32_spec, bf16_spec = bf16._specs(args)
+    assert bf16_spec.name == "paper-mnist-bf16-emulated"
+    assert bf16_spec.methods == ["cgan"] and bf16_spec.tests == resolve_study("quick").tests
+    assert fp32_spec.settings_hash() != bf16_spec.settings_hash()
+    with pytest.raises(UserError, match="no results file"):
+        bf16._compare(fp32_spec, bf16_spec, tmp_path / "a.sqlite", tmp_path / "b.sqlite")
+
+
+def test_fidelity_seed_zero_reproduces_the_study_baseline():
+    fidelity = _load("baseline_fidelity")
+    args = fidelity._parse_args(
+        ["--variants", "paper", "--seeds", "1"]
+        + ["--only", "side=4", "--only", "rotation=90", "--only", "n_majority=100"]
+        + ["--only", "imbalance_ratio=0.4"]
+    )
+    rows = fidelity.run(args)
+    assert [row["test_key"] for row in rows] == ["rot90-side4-n100-ir0.4"]
+
+    spec = resolve_study("paper-mnist")
+    source = spec.data.build_source(None)
+    case = select_cases(
+        source.cases(),
+        {"side": ["4"], "rotation": ["90"], "n_majority": ["100"], "imbalance_ratio": ["0.4"]},
+    )[0]
+    test = PreparedTest.build(case, *source.load(case), spec, source)
+    unit = score_unit(spec, test, "none", test.training_sets(), 0.0)
+    minority = [s["f1"] for s in unit.scores if s["class_role"] == "minority"]
+    assert rows[0]["minority_f1"] == pytest.approx(sum(minority) / len(minority), abs=1e-12)
+
+
+def test_fidelity_rejects_unknown_variant(capsys):
+    fidelity = _load("baseline_fidelity")
+    code = fidelity.main(["--variants", "sklearn"])
+    assert code == 2
+    assert "variants must be among" in capsys.readouterr().err
