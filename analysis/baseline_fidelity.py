@@ -8,6 +8,8 @@ classifier (no oversampling) on the study's own folds, under several variants:
   keras        the same network built and fitted by Keras 3 (torch backend): Dense(10,
                relu) -> Dense(1, sigmoid), Adam(1e-3), binary cross-entropy, 20 epochs,
                batch 32, the last 20% of the training fold held back
+  keras-logits the same, with the loss computed from the logits, as Keras 2 on TensorFlow
+               did for a sigmoid output (Keras 3 on torch clips probabilities at 1e-7)
   no-holdback  the study's classifier trained on every row of the training fold
   stratified   the study's classifier on stratified folds (a minority row in every fold)
 
@@ -27,6 +29,7 @@ import csv
 import os
 import sys
 import time
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -39,7 +42,7 @@ from gan_oversampling.study.presets import resolve_study
 from gan_oversampling.study.runner import select_cases, select_listed
 from gan_oversampling.study.units import derive_seed
 
-VARIANTS = ("paper", "keras", "no-holdback", "stratified")
+VARIANTS = ("paper", "keras", "keras-logits", "no-holdback", "stratified")
 ROLES = ("majority", "minority")
 
 
@@ -127,8 +130,8 @@ def _fold_mean_f1(fit, spec, case, X, y, folds, seed_index: int) -> tuple[float,
 
 
 def _fitter(variant: str):
-    if variant == "keras":
-        return _keras_fit
+    if variant.startswith("keras"):
+        return partial(_keras_fit, from_logits=variant == "keras-logits")
     validation_split = 0.0 if variant == "no-holdback" else 0.2
 
     def fit(X_train, y_train, X_test, seed):
@@ -138,7 +141,7 @@ def _fitter(variant: str):
     return fit
 
 
-def _keras_fit(X_train, y_train, X_test, seed):
+def _keras_fit(X_train, y_train, X_test, seed, from_logits=False):
     os.environ.setdefault("KERAS_BACKEND", "torch")
     import keras
 
@@ -147,10 +150,11 @@ def _keras_fit(X_train, y_train, X_test, seed):
         [
             keras.Input((X_train.shape[1],)),
             keras.layers.Dense(10, activation="relu"),
-            keras.layers.Dense(1, activation="sigmoid"),
+            keras.layers.Dense(1, activation=None if from_logits else "sigmoid"),
         ]
     )
-    model.compile(optimizer=keras.optimizers.Adam(learning_rate=1e-3), loss="binary_crossentropy")
+    loss = keras.losses.BinaryCrossentropy(from_logits=from_logits)
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate=1e-3), loss=loss)
     # Keras's validation_split=0.2 keeps rows [0, int(n * 0.8)) and never trains on the rest;
     # slicing here does the same without scoring the held-back rows every epoch.
     kept = int(len(y_train) * 0.8)
@@ -162,8 +166,9 @@ def _keras_fit(X_train, y_train, X_test, seed):
         shuffle=True,
         verbose=0,
     )
-    probabilities = model.predict(X_test, batch_size=256, verbose=0)[:, 0]
-    return (probabilities > 0.5).astype(np.int64)
+    outputs = model.predict(X_test, batch_size=256, verbose=0)[:, 0]
+    # A logit above 0 is a probability above 0.5.
+    return (outputs > (0.0 if from_logits else 0.5)).astype(np.int64)
 
 
 def _print_summary(rows: list[dict]) -> None:
