@@ -110,7 +110,8 @@ def test_ctrl_c_says_how_to_resume(tmp_path):
     db = tmp_path / "r.sqlite"
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[1] / "src")}
     process = subprocess.Popen(
-        [sys.executable, "-m", "gan_oversampling.cli", "run", str(_study(tmp_path, 400)),
+        # Long CGANs: the run must still be busy when the interrupt arrives.
+        [sys.executable, "-m", "gan_oversampling.cli", "run", str(_study(tmp_path, 5000)),
          "--db", str(db)],
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env,
     )
