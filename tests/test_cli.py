@@ -114,6 +114,8 @@ def test_ctrl_c_says_how_to_resume(tmp_path):
         [sys.executable, "-m", "gan_oversampling.cli", "run", str(_study(tmp_path, 5000)),
          "--db", str(db)],
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env,
+        # A shell's background job inherits SIGINT ignored; the run must see Ctrl-C.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and not (db.exists() and _units(db)):
