@@ -34,6 +34,7 @@ from pathlib import Path
 
 import numpy as np
 
+from gan_oversampling.cli import _parse_filters as parse_filters
 from gan_oversampling.errors import UserError
 from gan_oversampling.evaluation.classifier import PaperMLP
 from gan_oversampling.evaluation.folds import make_folds
@@ -80,7 +81,7 @@ def run(args) -> list[dict]:
         raise UserError(f"variants must be among {', '.join(VARIANTS)}; seeds >= 1")
     spec = resolve_study(args.study)
     source = spec.data.build_source(args.data_dir)
-    filters = dict(_parse_filter(text) for text in args.only)
+    filters = parse_filters(args.only)
     cases = select_cases(select_listed(source.cases(), spec.tests), filters)
     fit = {v: _fitter(v) for v in variants}
     rows = []
@@ -107,13 +108,6 @@ def run(args) -> list[dict]:
             file=sys.stderr,
         )
     return rows
-
-
-def _parse_filter(text: str) -> tuple[str, list[str]]:
-    factor, _, levels = text.partition("=")
-    if not levels:
-        raise UserError(f"filter {text!r} is not FACTOR=LEVELS")
-    return factor, levels.split(",")
 
 
 def _fold_mean_f1(fit, spec, case, X, y, folds, seed_index: int) -> tuple[float, float]:
