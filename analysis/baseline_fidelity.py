@@ -36,9 +36,9 @@ import numpy as np
 
 from gan_oversampling.cli import _parse_filters as parse_filters
 from gan_oversampling.errors import UserError
-from gan_oversampling.evaluation.classifier import PaperMLP
 from gan_oversampling.evaluation.folds import make_folds
 from gan_oversampling.evaluation.metrics import per_class_scores
+from gan_oversampling.evaluation.paper_mlp import PaperMLP
 from gan_oversampling.study.presets import resolve_study
 from gan_oversampling.study.runner import select_cases, select_listed
 from gan_oversampling.study.units import derive_seed

@@ -26,9 +26,10 @@ import torch
 from torch.overrides import TorchFunctionMode
 
 from gan_oversampling.errors import UserError
+from gan_oversampling.gan.config import resolve_device
 from gan_oversampling.study.executors import choose_executor
 from gan_oversampling.study.presets import resolve_study
-from gan_oversampling.study.runner import RunOptions, plan_run, run_pending, select_listed
+from gan_oversampling.study.runner import RunStarted, run_study
 from gan_oversampling.study.store import ResultsStore
 
 
@@ -106,24 +107,20 @@ def _specs(args):
 
 def _run(spec, args) -> None:
     torch.set_num_threads(1)
-    source = spec.data.build_source(args.data_dir)
-    cases = select_listed(source.cases(), spec.tests)
-    executor = choose_executor(device=spec.cgan.device, workers=args.workers, threads=1)
+    device = resolve_device(spec.device)
+    spec = spec.with_device(str(device))
+    executor = choose_executor(device=device, workers=args.workers, threads=1)
     if args.emulate:
         executor = EmulatingExecutor(executor)
+
+    def report(event) -> None:
+        if isinstance(event, RunStarted):
+            print(f"{spec.name}: {event.n_tests} tests, {event.n_pending} units to run",
+                  file=sys.stderr)
+
     with ResultsStore.open(Path(args.db)) as store:
-        store.register_study(spec.name, spec.settings_hash(), spec.model_dump_json())
-        plan = plan_run(spec, store, cases)
-        print(f"{spec.name}: {len(cases)} tests, {len(plan.pending)} to run", file=sys.stderr)
-
-        written = run_pending(
-            spec, source, plan, store, RunOptions(Path(args.db)), _no_progress, executor
-        )
-        print(f"{written} units written", file=sys.stderr)
-
-
-def _no_progress(work: float, description: str) -> None:
-    del work, description
+        written = run_study(spec, store, executor, report, data_dir=args.data_dir)
+    print(f"{written} units written", file=sys.stderr)
 
 
 def _cgan_f1(db: Path, study: str) -> dict[str, tuple[float, float]]:

@@ -10,9 +10,10 @@ import pytest
 import torch
 
 from gan_oversampling.errors import UserError
+from gan_oversampling.samplers.registry import get_method
 from gan_oversampling.study.presets import resolve_study
 from gan_oversampling.study.runner import select_cases
-from gan_oversampling.study.units import PreparedTest, score_unit
+from gan_oversampling.study.units import PreparedTest, run_method
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -84,7 +85,7 @@ def test_fidelity_seed_zero_reproduces_the_study_baseline():
         {"side": ["4"], "rotation": ["90"], "n_majority": ["100"], "imbalance_ratio": ["0.4"]},
     )[0]
     test = PreparedTest.build(case, *source.load(case), spec, source)
-    unit = score_unit(spec, test, "none", test.training_sets(), 0.0)
+    (unit,) = run_method(spec, [test], get_method("none"), lambda work, text: None)
     minority = [s["f1"] for s in unit.scores if s["class_role"] == "minority"]
     assert rows[0]["minority_f1"] == pytest.approx(sum(minority) / len(minority), abs=1e-12)
 

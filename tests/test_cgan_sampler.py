@@ -13,11 +13,12 @@ from scipy import sparse
 from sklearn.base import clone
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import cross_validate
+from sklearn.utils._param_validation import InvalidParameterError
 
 from gan_oversampling.errors import UserError
 from gan_oversampling.gan.config import CGANConfig
-from gan_oversampling.gan.train import train_cgans
-from gan_oversampling.samplers.cgan import CGANOversampler, oversample_with_trained
+from gan_oversampling.samplers.base import TrainingFold, draw_seeds
+from gan_oversampling.samplers.cgan import CGANOversampler, resample_cgan
 
 SMALL = CGANConfig(generator_hidden=(32, 32, 32), discriminator_hidden=(32, 32, 32))
 
@@ -91,7 +92,7 @@ def test_dtypes_and_dataframes():
     X_res, _ = _sampler().fit_resample(X.astype(np.float32), y)
     assert X_res.dtype == np.float32
     X_res, _ = _sampler().fit_resample((X > 0).astype(np.int64), y)
-    assert X_res.dtype == np.float64
+    assert X_res.dtype == np.int64 and set(np.unique(X_res[40:])) <= {0, 1}
     frame = pd.DataFrame(X, columns=[f"f{i}" for i in range(5)])
     X_res, y_res = _sampler().fit_resample(frame, pd.Series(y, name="label"))
     assert isinstance(X_res, pd.DataFrame) and list(X_res.columns) == list(frame.columns)
@@ -122,12 +123,88 @@ def test_verbose_reports_progress(capsys):
     assert "iteration 10/10" in capsys.readouterr().err
 
 
-def test_features_outside_the_tanh_range_are_warned_about_not_rescaled():
+def test_features_of_any_range_come_back_in_their_training_range():
+    X, y = _imbalanced({0: 40, 1: 12}, n_features=4)
+    X[:, 0] = X[:, 0] * 50 + 100  # [50, 150]
+    X[:, 1] = np.round((X[:, 1] + 1) * 3)  # counts 0..6
+    X[:, 2] = (X[:, 2] > 0).astype(float)  # a 0/1 flag
+    X_res, _ = _sampler(iterations=30).fit_resample(X, y)
+    generated = X_res[len(X) :]
+    np.testing.assert_array_equal(X_res[: len(X)], X)
+    assert np.all(generated >= X.min(axis=0)) and np.all(generated <= X.max(axis=0))
+    for column in (1, 2):
+        np.testing.assert_array_equal(generated[:, column], np.round(generated[:, column]))
+    # The scaled feature spreads over its range instead of sticking to [-1, 1].
+    assert generated[:, 0].min() > 40 and np.ptp(generated[:, 0]) > 10
+    assert set(np.unique(generated[:, 2])) <= {0.0, 1.0}
+
+
+def test_tanh_output_range_keeps_the_raw_generator_values():
+    X, y = _imbalanced({0: 40, 1: 12}, n_features=3)
+    X[:, 2] = np.sign(X[:, 2])  # a -1/1 flag, inside [-1, 1]: not scaled
+    raw = _sampler(output_range="tanh").fit_resample(X, y)[0][len(X) :]
+    kept = _sampler(output_range="training").fit_resample(X, y)[0][len(X) :]
+    assert not np.array_equal(raw[:, 2], np.round(raw[:, 2]))  # tanh values, not rounded
+    np.testing.assert_array_equal(kept[:, 2], np.round(kept[:, 2]))
+    # Same GAN, same noise: the two differ only by clipping and rounding.
+    np.testing.assert_allclose(np.clip(raw[:, :2], X[:, :2].min(0), X[:, :2].max(0)), kept[:, :2],
+                               rtol=0, atol=1e-6)
+
+
+def test_config_settings_are_used_unless_a_parameter_overrides_them():
+    X, y = _imbalanced({0: 20, 1: 8})
+    sampler = CGANOversampler(config=SMALL.model_copy(update={"iterations": 10, "latent_dim": 8}),
+                              random_state=0, device="cpu")
+    sampler.fit_resample(X, y)
+    assert sampler.config_.iterations == 10 and sampler.config_.latent_dim == 8
+    assert sampler.losses_.shape == (10, 3)
+    sampler.set_params(iterations=4).fit_resample(X, y)
+    assert sampler.config_.iterations == 4 and sampler.config_.latent_dim == 8
+
+
+def test_random_state_none_follows_numpys_global_seed():
     X, y = _imbalanced({0: 30, 1: 10})
-    X[0, 0] = 5.0
-    with pytest.warns(UserWarning, match=r"\[-1, 1\]"):
-        X_res, _ = _sampler().fit_resample(X, y)
-    np.testing.assert_array_equal(X_res[:40], X)
+    np.random.seed(11)
+    first = _sampler(random_state=None).fit_resample(X, y)[0]
+    np.random.seed(11)
+    np.testing.assert_array_equal(first, _sampler(random_state=None).fit_resample(X, y)[0])
+
+
+def test_a_fold_gets_the_same_rows_alone_or_batched_with_others():
+    """The sampler is the one-fold case of the study's batch function."""
+    config = SMALL.model_copy(update={"iterations": 8, "device": "cpu"})
+    folds = []
+    for k in range(3):
+        X, y = _imbalanced({0: 30, 1: 6 + k}, n_features=4, seed=k)
+        folds.append(TrainingFold(X, y, {1: 24 - k}, draw_seeds(k, 2)))
+    batch = resample_cgan(folds, config, [0, 1])
+    for k, fold in enumerate(folds):
+        alone = resample_cgan([fold], config, [0, 1]).folds[0]
+        np.testing.assert_array_equal(batch.folds[k].X, alone.X)
+        np.testing.assert_array_equal(batch.folds[k].losses, alone.losses)
+    X, y = folds[1].X, folds[1].y
+    sampler = CGANOversampler(config=config, random_state=1)
+    np.testing.assert_array_equal(sampler.fit_resample(X, y)[0], batch.folds[1].X)
+
+
+def test_resample_maps_labels_through_classes():
+    X, y = _imbalanced({"common": 30, "rare": 8}, n_features=3)
+    config = SMALL.model_copy(update={"iterations": 5, "device": "cpu"})
+    fold = TrainingFold(X, y, {"rare": 4, "common": 2}, (0, 1))
+    result = resample_cgan([fold], config, ["common", "rare"]).folds[0]
+    assert list(result.y[len(y) :]) == ["rare"] * 4 + ["common"] * 2
+    assert result.X.shape == (len(X) + 6, 3) and result.losses.shape == (5, 3)
+
+
+@pytest.mark.parametrize(
+    "counts, message",
+    [({2: 3}, "cannot generate class 2"), ({1: -1}, "integer >= 0"), ({1: 2.5}, "integer >= 0")],
+)
+def test_resample_refuses_bad_requests(counts, message):
+    X, y = _imbalanced({0: 30, 1: 8}, n_features=3)
+    config = SMALL.model_copy(update={"iterations": 2, "device": "cpu"})
+    with pytest.raises(UserError, match=message):
+        resample_cgan([TrainingFold(X, y, counts, (0, 1))], config, [0, 1])
 
 
 # ---------------------------------------------------------------- bad input
@@ -137,18 +214,26 @@ def test_features_outside_the_tanh_range_are_warned_about_not_rescaled():
     "params, message",
     [
         (dict(iterations=0), "iterations"),
+        (dict(iterations=True), "iterations"),
+        (dict(iterations="10"), "iterations"),
+        (dict(iterations=2.0), "iterations"),
         (dict(dtype="float16"), "dtype"),
+        (dict(output_range="data"), "output_range"),
         (dict(device="tpu"), "device"),
         (dict(latent_dim=-1), "latent_dim"),
         (dict(batch_size=0), "batch_size"),
+        (dict(batch_size=False), "batch_size"),
         (dict(learning_rate=0), "learning_rate"),
         (dict(config={"iterations": 3}), "config"),
+        (dict(verbose="yes"), "verbose"),
+        (dict(random_state="seed"), "random_state"),
     ],
 )
-def test_bad_parameters_raise_a_clear_error(params, message):
+def test_bad_parameters_raise_sklearns_parameter_error(params, message):
     X, y = _imbalanced({0: 20, 1: 5})
-    with pytest.raises(UserError, match=message):
+    with pytest.raises(InvalidParameterError, match=message):
         _sampler(**params).fit_resample(X, y)
+    assert issubclass(InvalidParameterError, ValueError)
 
 
 def test_bad_data_is_refused():
@@ -163,60 +248,3 @@ def test_bad_data_is_refused():
     X_nan[0, 0] = np.nan
     with pytest.raises(ValueError):
         _sampler().fit_resample(X_nan, y)
-
-
-# ---------------------------------------------------------------- oversample_with_trained
-
-
-def _trained_folds():
-    folds = [_imbalanced({0: 30, 1: 8}, n_features=3, seed=k) for k in range(2)]
-    config = SMALL.model_copy(update={"iterations": 5, "device": "cpu"})
-    return folds, train_cgans(folds, 2, config, seeds=[0, 1])
-
-
-def test_oversample_with_trained_appends_rows_of_the_given_fold():
-    folds, trained = _trained_folds()
-    X, y = folds[1]
-    X_res, y_res = oversample_with_trained(trained, 1, X, y, {1: 22}, seed=9)
-    assert Counter(y_res) == {0: 30, 1: 30}
-    np.testing.assert_array_equal(X_res[: len(X)], X)
-    np.testing.assert_array_equal(X_res[len(X) :], trained.generate(1, np.ones(22, int), 9))
-    other_fold = oversample_with_trained(trained, 0, X, y, {1: 22}, seed=9)[0]
-    assert not np.allclose(X_res[len(X) :], other_fold[len(X) :])
-
-
-def test_oversample_with_trained_maps_labels_through_classes():
-    folds, trained = _trained_folds()
-    X, y = folds[0]
-    labels = np.where(y == 1, "rare", "common")
-    X_res, y_res = oversample_with_trained(
-        trained,
-        0,
-        X,
-        labels,
-        {"rare": 4, "common": 2},
-        seed=1,
-        classes=np.array(["common", "rare"]),
-    )
-    assert list(y_res[len(y) :]) == ["rare"] * 4 + ["common"] * 2
-    expected = trained.generate(0, np.array([1] * 4 + [0] * 2), 1)
-    np.testing.assert_array_equal(X_res[len(y) :], expected)
-
-
-@pytest.mark.parametrize(
-    "counts, kwargs, message",
-    [
-        ({2: 3}, {}, "cannot generate class 2"),
-        ({1: -1}, {}, "integer >= 0"),
-        ({1: 2.5}, {}, "integer >= 0"),
-        ({1: 3}, dict(classes=np.array([0, 1, 2])), "3 classes"),
-        ({1: 3}, dict(k=5), "GAN index"),
-        ({1: 3}, dict(X=np.zeros((4, 2))), "3 features"),
-    ],
-)
-def test_oversample_with_trained_refuses_bad_requests(counts, kwargs, message):
-    folds, trained = _trained_folds()
-    X, y = folds[0]
-    call = dict(trained=trained, k=0, X=X, y=y, counts=counts, seed=0)
-    with pytest.raises(UserError, match=message):
-        oversample_with_trained(**{**call, **kwargs})

@@ -24,10 +24,9 @@ from gan_oversampling.evaluation import (
     evaluate_fold,
     make_classifier,
     make_folds,
-    mean_over_folds,
     per_class_scores,
 )
-from gan_oversampling.evaluation.classifier import (
+from gan_oversampling.evaluation.paper_mlp import (
     ADAM_EPSILON,
     _flat_layers,
     _glorot_uniform_,
@@ -412,20 +411,6 @@ def test_hand_computed_scores_in_the_given_label_order():
 def test_bad_score_labels_raise_user_error(labels, message):
     with pytest.raises(UserError, match=message):
         per_class_scores([0, 1], [0, 1], labels=labels)
-
-
-def test_mean_over_folds_averages_each_class_including_empty_folds():
-    fold_a = per_class_scores([0, 0, 1, 1], [0, 0, 1, 1])
-    fold_b = per_class_scores([0, 0, 0, 0], [0, 0, 0, 1])
-    means = mean_over_folds(fold_a + fold_b)
-    assert set(means) == {0, 1}
-    assert means[1]["f1"] == pytest.approx(0.5)
-    assert means[1]["support"] == pytest.approx(1.0)
-    assert means[1]["n_folds"] == 2
-    assert means[0]["precision"] == pytest.approx(1.0)
-    assert means[0]["recall"] == pytest.approx((1.0 + 0.75) / 2)
-    with pytest.raises(UserError, match="empty"):
-        mean_over_folds([])
 
 
 def test_evaluate_fold_fits_the_given_estimator_and_scores_it():

@@ -95,20 +95,18 @@ TINY = {
 
 def _run_tiny(db: Path, executor) -> tuple[list, list, float, float]:
     """Run the tiny study into `db`; (score rows, loss rows, progress total, planned work)."""
-    from gan_oversampling.study.runner import RunOptions, plan_run, run_pending
+    from gan_oversampling.study.runner import RunStarted, WorkDone, run_study
     from gan_oversampling.study.spec import parse_study
     from gan_oversampling.study.store import ResultsStore
 
     spec = parse_study(TINY, "tiny study")
-    source = spec.data.build_source(None)
-    advanced: list[float] = []
+    events: list = []
     with ResultsStore.open(db) as store:
-        store.register_study(spec.name, spec.settings_hash(), spec.model_dump_json())
-        plan = plan_run(spec, store, source.cases())
-        written = run_pending(
-            spec, source, plan, store, RunOptions(db), lambda w, _: advanced.append(w), executor
-        )
+        written = run_study(spec, store, executor, events.append)
     assert written == 4
+    assert isinstance(events[0], RunStarted) and events[0].n_pending == 4
+    assert all(isinstance(event, WorkDone) for event in events[1:])
+    advanced = [event.work for event in events[1:]]
     with sqlite3.connect(db) as connection:
         scores = connection.execute(
             "SELECT test_key, method, fold, class_label, precision, recall, f1, support"
@@ -118,7 +116,7 @@ def _run_tiny(db: Path, executor) -> tuple[list, list, float, float]:
             "SELECT u.test_key, l.fold, l.data FROM losses l JOIN units u USING(unit_id)"
             " ORDER BY 1, 2"
         ).fetchall()
-    return scores, losses, sum(advanced), plan.work(spec)
+    return scores, losses, sum(advanced), events[0].total_work
 
 
 def test_results_are_identical_inline_and_on_worker_processes(tmp_path):
@@ -282,14 +280,11 @@ def test_freed_memory_is_kept_for_reuse_under_glibc():
     assert reuse_freed_memory() is True
 
 
-def test_choose_executor_runs_inline_on_cuda(monkeypatch):
+def test_choose_executor_runs_inline_on_cuda():
     import torch
 
-    import gan_oversampling.gan.config as gan_config
-
-    monkeypatch.setattr(gan_config, "resolve_device", lambda name: torch.device("cuda"))
     assert repr(choose_executor(16, "cuda")) == repr(InlineExecutor(None))
-    assert repr(choose_executor(16, "auto", threads=4)) == repr(InlineExecutor(4))
+    assert repr(choose_executor(16, torch.device("cuda:0"), threads=4)) == repr(InlineExecutor(4))
     with pytest.raises(UserError, match="workers=2 with a CUDA device"):
         choose_executor(16, "cuda", workers=2)
 
@@ -317,9 +312,13 @@ def test_bad_counts_are_refused(bad):
         InlineExecutor(threads=bad).run(_counting_work, [0], print, print)
 
 
-def test_unknown_or_missing_device_is_refused():
-    with pytest.raises(UserError, match="unknown device 'tpu'"):
-        choose_executor(2, "tpu")
+def test_unknown_device_is_refused_by_the_study_before_any_executor():
+    from gan_oversampling.study.spec import parse_study
+
+    spec = parse_study(TINY, "tiny study")
+    with pytest.raises(UserError, match="device='tpu'"):
+        spec.with_device("tpu")
+    assert spec.with_device("cpu").device == "cpu"
 
 
 # ------------------------------------------------------------ grouping for workers

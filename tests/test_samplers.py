@@ -8,20 +8,21 @@ from collections import Counter
 import numpy as np
 import pytest
 import torch
-from imblearn.over_sampling import SMOTE, RandomOverSampler
+from imblearn.over_sampling import SMOTE
+from sklearn.utils._param_validation import InvalidParameterError
 
 from gan_oversampling.errors import UserError
-from gan_oversampling.samplers.classic import (
-    CLASSIC_SAMPLERS,
-    FoldADASYN,
-    make_fold_sampler,
-)
+from gan_oversampling.samplers import classic
+from gan_oversampling.samplers.base import TrainingFold
 from gan_oversampling.samplers.ctgan import (
     MISSING_PACKAGE,
     CTGANOversampler,
     fold_batch_size,
 )
+from gan_oversampling.samplers.registry import METHODS, get_method, names_of_kind
+from gan_oversampling.study.units import minority_deficit
 
+CLASSIC_SAMPLERS = names_of_kind("classic")
 EXACTLY_BALANCING = ("random", "smote", "borderline-smote")
 
 
@@ -35,11 +36,27 @@ def _fold(n_majority: int, n_minority: int, shift: float = 0.5, seed: int = 0):
     return X, y
 
 
+def _training_fold(X, y, seed: int = 0) -> TrainingFold:
+    return TrainingFold(X, y, minority_deficit(y), (seed,))
+
+
 def _resample(name: str, X, y, seed: int = 0):
-    return make_fold_sampler(name, y, seed).fit_resample(X, y)
+    resampled = get_method(name).resample([_training_fold(X, y, seed)]).folds[0]
+    return resampled.X, resampled.y
 
 
 # -- classic oversamplers --------------------------------------------------------------------
+def test_the_registry_knows_every_method_once_with_its_kind():
+    assert list(METHODS) == [
+        "none", "random", "smote", "borderline-smote", "adasyn", "cgan", "ctgan"
+    ]
+    kinds = {name: method.kind for name, method in METHODS.items()}
+    assert kinds["none"] == "baseline" and kinds["cgan"] == kinds["ctgan"] == "generative"
+    assert CLASSIC_SAMPLERS == ["random", "smote", "borderline-smote", "adasyn"]
+    # A study derives each classic method's seed under the method's own name.
+    assert all(METHODS[name].seed_streams == (name,) for name in CLASSIC_SAMPLERS)
+
+
 @pytest.mark.parametrize("name", EXACTLY_BALANCING)
 def test_classic_sampler_balances_the_fold_and_keeps_its_rows_first(name):
     X, y = _fold(60, 9)
@@ -48,6 +65,15 @@ def test_classic_sampler_balances_the_fold_and_keeps_its_rows_first(name):
     np.testing.assert_array_equal(X_res[: len(X)], X)
     np.testing.assert_array_equal(y_res[: len(y)], y)
     assert X_res.dtype == np.float32
+
+
+def test_a_study_fold_gets_exactly_what_imblearn_gives_by_default():
+    # The registry asks for the minority deficit explicitly; imblearn's "auto" is the same.
+    X, y = _fold(60, 9)
+    X_res, y_res = _resample("smote", X, y, seed=5)
+    X_auto, y_auto = SMOTE(k_neighbors=5, random_state=5).fit_resample(X, y)
+    np.testing.assert_array_equal(X_res, X_auto)
+    np.testing.assert_array_equal(y_res, y_auto)
 
 
 def test_adasyn_nearly_balances_the_fold():
@@ -84,17 +110,18 @@ def test_tiny_minority_folds_are_oversampled(name, n_minority):
 
 
 def test_neighbour_count_shrinks_to_the_minority_rows():
-    _, y = _fold(40, 3)
-    smote = make_fold_sampler("smote", y, 0)
+    X, y = _fold(40, 3)
+    smote = classic._smote(_training_fold(X, y), None)
     assert isinstance(smote, SMOTE) and smote.k_neighbors == 2
-    assert make_fold_sampler("adasyn", _fold(40, 9)[1], 0).n_neighbors == 5
+    X, y = _fold(40, 9)
+    assert classic._adasyn(_training_fold(X, y), None).n_neighbors == 5
 
 
 @pytest.mark.parametrize("name", ["smote", "borderline-smote", "adasyn"])
 def test_one_minority_row_is_a_user_error_for_interpolating_samplers(name):
-    _, y = _fold(40, 1)
+    X, y = _fold(40, 1)
     with pytest.raises(UserError, match=f"'{name}' needs at least 2 minority rows"):
-        make_fold_sampler(name, y, 0)
+        _resample(name, X, y)
 
 
 def test_one_minority_row_is_enough_for_random_oversampling():
@@ -106,9 +133,10 @@ def test_one_minority_row_is_enough_for_random_oversampling():
 
 @pytest.mark.parametrize("name", [*CLASSIC_SAMPLERS, "ctgan"])
 def test_a_fold_without_minority_rows_is_a_user_error(name):
+    X = np.zeros((30, 4), dtype=np.float32)
     y = np.zeros(30, dtype=np.int64)
     with pytest.raises(UserError, match="needs at least 1 minority row"):
-        make_fold_sampler(name, y, 0)
+        _resample(name, X, y)
 
 
 def test_adasyn_without_any_majority_neighbour_is_a_user_error():
@@ -117,19 +145,16 @@ def test_adasyn_without_any_majority_neighbour_is_a_user_error():
         _resample("adasyn", X, y)
 
 
-@pytest.mark.parametrize("name", ["cgan", "none", "SMOTE", "", "tomek"])
-def test_unknown_sampler_name_is_a_user_error_listing_the_known_ones(name):
-    _, y = _fold(40, 5)
-    with pytest.raises(UserError, match=f"unknown oversampler '{name}'; known: random, smote"):
-        make_fold_sampler(name, y, 0)
+@pytest.mark.parametrize("name", ["SMOTE", "", "tomek"])
+def test_unknown_method_name_is_a_user_error_listing_the_known_ones(name):
+    with pytest.raises(UserError, match=f"unknown method '{name}'; known: none, random, smote"):
+        get_method(name)
 
 
-def test_study_names_map_to_the_expected_samplers():
-    _, y = _fold(40, 5)
-    assert isinstance(make_fold_sampler("random", y, 7), RandomOverSampler)
-    assert isinstance(make_fold_sampler("adasyn", y, 7), FoldADASYN)
-    ctgan = make_fold_sampler("ctgan", y, 7)
-    assert isinstance(ctgan, CTGANOversampler) and ctgan.random_state == 7
+def test_the_baseline_keeps_every_fold_as_it_is():
+    X, y = _fold(40, 5)
+    kept = get_method("none").resample([_training_fold(X, y)]).folds[0]
+    assert kept.X is X and kept.y is y
 
 
 # -- CTGAN -----------------------------------------------------------------------------------
@@ -150,16 +175,16 @@ def test_ctgan_init_only_stores_its_parameters():
 @pytest.mark.parametrize(
     ("params", "message"),
     [
-        ({"epochs": 0}, "epochs must be an integer >= 1, got 0"),
-        ({"epochs": 2.5}, "epochs must be an integer >= 1, got 2.5"),
-        ({"epochs": True}, "epochs must be an integer >= 1, got True"),
-        ({"batch_size": 8}, "batch_size must be an integer >= 10, got 8"),
-        ({"batch_size": "500"}, "batch_size must be an integer >= 10, got '500'"),
+        ({"epochs": 0}, "'epochs' parameter"),
+        ({"epochs": 2.5}, "'epochs' parameter"),
+        ({"epochs": True}, "'epochs' parameter"),
+        ({"batch_size": 8}, "'batch_size' parameter"),
+        ({"batch_size": "500"}, "'batch_size' parameter"),
     ],
 )
-def test_ctgan_bad_settings_are_user_errors(params, message):
+def test_ctgan_bad_settings_raise_sklearns_parameter_error(params, message):
     X, y = _fold(40, 8)
-    with pytest.raises(UserError, match=message):
+    with pytest.raises(InvalidParameterError, match=message):
         CTGANOversampler(random_state=0, **params).fit_resample(X, y)
 
 

@@ -44,7 +44,7 @@ def test_preset_toml_round_trips(tmp_path, name):
         ({"name": "x", "data": {"kind": "mnist", "majority_sizes": [6000]}},
          "less than or equal to 5842"),
         ({"name": "x", "data": {"kind": "images"}}, "data"),
-        ({"name": "x", "methods": ["gan"]}, "methods.0: Input should be 'none'"),
+        ({"name": "x", "methods": ["gan"]}, "methods: unknown method(s) gan; known: none, random"),
         ({"name": "x", "methods": []}, "at least one method"),
         ({"name": "x", "evaluation": {"cv": "loo"}}, "'kfold' or 'stratified'"),
         ({"name": "x", "cgan": {"iterations": 0}}, "cgan.iterations"),

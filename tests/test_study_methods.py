@@ -2,22 +2,21 @@
 
 from __future__ import annotations
 
-import io
 import sys
 
 import numpy as np
 import pandas as pd
 import pytest
-from rich.console import Console
 
 from gan_oversampling.errors import UserError
 from gan_oversampling.report import tables
 from gan_oversampling.report.build import build_report
 from gan_oversampling.samplers.ctgan import MISSING_PACKAGE
-from gan_oversampling.study.execute import execute_study
+from gan_oversampling.samplers.registry import get_method
+from gan_oversampling.study.runner import run_study
 from gan_oversampling.study.spec import parse_study
 from gan_oversampling.study.store import ResultsStore
-from gan_oversampling.study.units import PreparedTest, fold_augment
+from gan_oversampling.study.units import PreparedTest, training_folds
 
 METHODS = ["none", "random", "smote", "borderline-smote", "adasyn", "cgan"]
 N_FOLDS = 5
@@ -47,11 +46,8 @@ def _spec(methods=METHODS, name: str = "methods"):
 
 def _run(spec, db_path, data_dir) -> int:
     # In this process: a patched import (the ctgan test) holds here, not in spawned workers.
-    console = Console(file=io.StringIO(), width=120)
-    return execute_study(
-        spec, db_path=db_path, data_dir=data_dir, filters={}, max_gans_per_batch=20,
-        console=console, workers=1, threads=1,
-    )
+    with ResultsStore.open(db_path) as store:
+        return run_study(spec, store, data_dir=data_dir)
 
 
 @pytest.fixture(scope="module")
@@ -114,7 +110,7 @@ def test_method_tables_rank_every_method_on_every_test(study_run):
     assert summary["average_rank"].between(1, len(METHODS)).all()
     # Every test has at least one winner (shared bests count for each).
     assert summary["wins"].sum() >= len(TEST_SIZES)
-    duel = tables.cgan_vs_best_classic(frame)
+    duel = tables.generator_vs_best_classic(frame, "cgan")
     assert sorted(duel["test_key"]) == sorted(TEST_SIZES)
     assert set(duel["best_classic"]) <= {"random", "smote", "borderline-smote", "adasyn"}
     assert set(duel["verdict"]) <= {"win", "tie", "loss"}
@@ -145,15 +141,15 @@ def test_oversampling_touches_the_training_folds_only(shared_data):
     source = spec.data.build_source(shared_data)
     case = source.cases()[0]
     test = PreparedTest.build(case, *source.load(case), spec, source)
-    for method in ("random", "smote", "borderline-smote", "adasyn"):
-        augmented = fold_augment(spec, test, method)
-        for (X_aug, y_aug), (X_train, y_train, X_test, _) in zip(
-            augmented, test.fold_data, strict=True
-        ):
+    for name in ("random", "smote", "borderline-smote", "adasyn"):
+        method = get_method(name)
+        augmented = method.resample(training_folds(spec, test, method)).folds
+        for fold, (X_train, y_train, X_test, _) in zip(augmented, test.fold_data, strict=True):
+            X_aug, y_aug = fold.X, fold.y
             np.testing.assert_array_equal(X_aug[: len(X_train)], X_train)
             np.testing.assert_array_equal(y_aug[: len(y_train)], y_train)
             assert np.bincount(y_aug)[0] == np.bincount(y_train)[0]
-            if method == "random":
+            if name == "random":
                 assert _rows_within(X_aug, X_train)
                 assert not _rows_within(X_test, X_aug)
 

@@ -32,6 +32,11 @@ from gan_oversampling.study.spec import CyberData, load_study_file, parse_study
 SHIPPED = [(n, ir) for n in CYBER_VARIANT_SIZES for ir in CYBER_VARIANT_RATIOS]
 
 
+def _cyber(datasets, sizes, ratios, data_dir) -> CyberSource:
+    data = CyberData(datasets=datasets, majority_sizes=sizes, imbalance_ratios=ratios)
+    return CyberSource(data, data_dir)
+
+
 def _pool(n_majority=30, n_minority=12, n_features=3, seed=1):
     rng = np.random.default_rng(seed)
     X = rng.uniform(-1, 1, size=(n_majority + n_minority, n_features))
@@ -140,10 +145,10 @@ def test_root_pools_have_their_documented_class_sizes(shared_data):
 
 
 def test_cyber_source_cases_and_rows(shared_data):
-    source = CyberSource(["tor", "cic_syscalls_adware"], [100, 1500], [0.1], shared_data)
+    source = _cyber(["tor", "cic_syscalls_adware"], [100, 1500], [0.1], shared_data)
     with pytest.raises(UserError, match="cyber dataset tor: the majority class has 1000 rows"):
         source.cases()
-    source = CyberSource(["tor", "cic_syscalls_adware"], [100, 1000], [0.1, 0.4], shared_data)
+    source = _cyber(["tor", "cic_syscalls_adware"], [100, 1000], [0.1, 0.4], shared_data)
     cases = source.cases()
     assert [case.key for case in cases][:3] == ["tor-n100-ir0.1", "tor-n100-ir0.4",
                                                 "tor-n1000-ir0.1"]
@@ -155,20 +160,14 @@ def test_cyber_source_cases_and_rows(shared_data):
     assert X.min() >= -1 and X.max() <= 1
     assert source.make_preprocessor(cases[-1]) is None
     # Beyond the shipped grid where the root pool has the rows.
-    big = CyberSource(["cic_syscalls_adware"], [1500], [0.8], shared_data)
+    big = _cyber(["cic_syscalls_adware"], [1500], [0.8], shared_data)
     assert np.bincount(big.load(big.cases()[0])[1]).tolist() == [1500, 1200]
 
 
-def test_cyber_source_rejects_bad_input(shared_data):
+def test_cyber_source_rejects_cases_of_other_grids_and_unknown_datasets(shared_data):
     with pytest.raises(UserError, match="unknown cyber dataset 'mnist'; known: cic_syscalls_"):
-        CyberSource(["mnist"], data_dir=shared_data).cases()
-    with pytest.raises(UserError, match="repeats the level"):
-        CyberSource(["tor", "tor"], data_dir=shared_data).cases()
-    with pytest.raises(UserError, match="imbalance_ratio 1.5 not allowed"):
-        CyberSource(["tor"], imbalance_ratios=[1.5], data_dir=shared_data).cases()
-    with pytest.raises(UserError, match="n_majority 0 not allowed"):
-        CyberSource(["tor"], majority_sizes=[0], data_dir=shared_data).cases()
-    source = CyberSource(["tor"], [100], [0.1], shared_data)
+        cyber_pool("mnist", shared_data)
+    source = _cyber(["tor"], [100], [0.1], shared_data)
     with pytest.raises(UserError, match="not in this grid"):
         source.load(TestCase("cyber", "tor-n200-ir0.1", {}))
     with pytest.raises(UserError, match="from source 'mnist'"):
@@ -177,7 +176,7 @@ def test_cyber_source_rejects_bad_input(shared_data):
 
 def test_cyber_data_need_a_data_directory():
     with pytest.raises(UserError) as info:
-        CyberSource(["tor"]).cases()
+        _cyber(["tor"], [100], [0.1], None).cases()
     assert str(info.value) == (
         "the cyber datasets need a data directory: set --data-dir or GAN_OVERSAMPLING_DATA "
         "(expected <dir>/cyber-autogan/...)"
@@ -221,8 +220,13 @@ def test_cyber_data_kind_defaults_and_validation(shared_data):
     assert "data.datasets.1: Input should be 'cic_syscalls_adware'" in str(info.value)
     assert "'tor'" in str(info.value)
     for bad, message in [({"datasets": []}, "at least one level"),
+                         ({"datasets": ["tor", "tor"]}, "levels must be unique"),
                          ({"majority_sizes": [100, 100]}, "levels must be unique"),
+                         ({"majority_sizes": [0]}, "greater than or equal to 1"),
                          ({"imbalance_ratios": [0]}, "greater than 0"),
+                         ({"imbalance_ratios": [1.5]}, "less than or equal to 1"),
+                         ({"majority_sizes": [9], "imbalance_ratios": [0.1]},
+                          "n_majority 9 with imbalance_ratio 0.1 gives no minority rows"),
                          ({"rotations": [30]}, "data.rotations: unknown field")]:
         with pytest.raises(UserError, match=message):
             parse_study({"name": "x", "data": {"kind": "cyber", **bad}}, "s")

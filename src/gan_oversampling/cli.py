@@ -54,27 +54,31 @@ def run(
     ] = 20,
 ) -> None:
     """Run a study (resumable: finished units are kept and skipped)."""
-    from gan_oversampling.study.execute import execute_study
+    from gan_oversampling.gan.config import resolve_device
+    from gan_oversampling.study.executors import choose_executor
     from gan_oversampling.study.presets import resolve_study
+    from gan_oversampling.study.runner import run_study
+    from gan_oversampling.study.store import ResultsStore
+    from gan_oversampling.terminal import RunDisplay, print_headline
 
     spec = resolve_study(study)
     if device is not None:
-        spec = spec.model_copy(update={"cgan": spec.cgan.model_copy(update={"device": device})})
+        spec = spec.with_device(device)
+    # The device is resolved once, here; the study then names it exactly ("cpu", "cuda").
+    resolved = resolve_device(spec.device)
+    spec = spec.with_device(str(resolved))
+    executor = choose_executor(device=resolved, workers=workers, threads=threads)
     try:
-        execute_study(
-            spec,
-            db_path=db,
-            data_dir=data_dir,
-            filters=_parse_filters(only or []),
-            max_gans_per_batch=max_gans,
-            console=console,
-            workers=workers,
-            threads=threads,
-        )
+        with ResultsStore.open(db) as store, RunDisplay(console) as display:
+            run_study(
+                spec, store, executor, display,
+                data_dir=data_dir, filters=_parse_filters(only or []), max_gans=max_gans,
+            )
     except KeyboardInterrupt:
         # Caught here: the CLI framework would end a Ctrl-C with status 130 and no word.
         errors.print("interrupted: finished units are saved; run the same command to resume")
         raise typer.Exit(130) from None
+    print_headline(db, spec.name, console)
 
 
 @app.command()
@@ -117,9 +121,19 @@ def datasets_show(
     data_dir: DataDir = None,
 ) -> None:
     """Save a PNG of real majority and minority images of one MNIST test dataset."""
-    from gan_oversampling.difficulty.mnist import show_test_dataset
+    from gan_oversampling.report.samples import save_image_grid
+    from gan_oversampling.study.spec import parse_study
 
-    path = show_test_dataset(rotation, side, n, ir, out, data_dir=data_dir)
+    # The levels go through the study spec, so they are checked as a study file's would be.
+    levels = {"kind": "mnist", "rotations": [rotation], "sides": [side],
+              "majority_sizes": [n], "imbalance_ratios": [ir]}
+    origin = (f"datasets show (rotation {rotation:g}, side {side}, n_majority {n}, "
+              f"imbalance_ratio {ir:g})")
+    source = parse_study({"name": "datasets-show", "data": levels}, origin).data.build_source(
+        data_dir
+    )
+    (case,) = source.cases()
+    path = save_image_grid(source.preview(case), side=side, path=out, n_per_row=10)
     console.print(f"saved {path}")
 
 

@@ -225,10 +225,6 @@ class RawTable:
         """Features after one-hot encoding: one per numeric column, one per category."""
         return self.numeric.shape[1] + sum(len(vocabulary) for vocabulary in self.vocabularies)
 
-    def label_counts(self) -> dict[str, int]:
-        counts = np.bincount(self.label_codes, minlength=len(self.label_names))
-        return dict(zip(self.label_names, counts.tolist(), strict=True))
-
     def rows_with_labels(self, labels: Iterable[str]) -> np.ndarray:
         """Indices of the rows whose label is one of `labels`, in file order."""
         labels = set(labels)

@@ -69,12 +69,6 @@ def require_file(
     return path
 
 
-def clear_verification_cache() -> None:
-    """Forget which files were verified, so the next check hashes them again."""
-    with _verified_lock:
-        _verified.clear()
-
-
 def _cache_key(
     path: Path, expected_sha256: str, decompressed: bool
 ) -> tuple[str, int, int, int, str, bool]:

@@ -1,4 +1,4 @@
-"""What every source of test datasets provides: a list of test cases and a loader."""
+"""What every source of test datasets provides, and the level helpers their grids share."""
 
 from __future__ import annotations
 
@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 import numpy as np
+
+from gan_oversampling.errors import UserError
 
 
 @dataclass(frozen=True)
@@ -24,7 +26,13 @@ class TestCase:
 
 
 class Source(Protocol):
-    """A family of test datasets (MNIST-derived, a tabular collection, a user's file)."""
+    """A family of test datasets (MNIST-derived, a tabular collection, a user's file).
+
+    Sources are built from an already validated data spec (`study.spec`) and trust its
+    levels; they still refuse what only the data can tell (missing files, a class with too
+    few rows). A source whose rows need encoding or scaling per training fold also has
+    `make_preprocessor(case)`, returning an unfitted transformer or None.
+    """
 
     name: str
 
@@ -33,5 +41,46 @@ class Source(Protocol):
         ...
 
     def load(self, case: TestCase) -> tuple[np.ndarray, np.ndarray]:
-        """The test dataset: X float32 (n, features), y int64 (n,), 0 = majority, 1 = minority."""
+        """The test dataset: X (n, features), y int64 (n,), 0 = majority, 1 = minority."""
         ...
+
+
+def format_level(value: float) -> str:
+    """A stable, short text for a level: 30.0 -> '30', 0.1 -> '0.1', -17.5 -> '-17.5'."""
+    value = float(value)
+    return str(int(value)) if value.is_integer() else repr(value)
+
+
+def minority_count(n_majority: int, ir: float) -> int:
+    """int(N * IR), truncated as the study protocol does: int(200 * 0.1) is 20."""
+    n_minority = int(n_majority * ir)
+    # The spec refuses such grids when it is parsed; this guards direct callers.
+    if n_minority < 1:
+        raise UserError(
+            f"n_majority {n_majority} with imbalance_ratio {format_level(ir)} gives no minority "
+            f"rows (int({n_majority} * {format_level(ir)}) = 0); use a larger n_majority or ratio"
+        )
+    return n_minority
+
+
+def check_feasible(counts: dict[int, int], n_majority: int, ir: float, where: str) -> int:
+    """The minority row count int(N * IR); UserError when a class has too few rows."""
+    n_minority = minority_count(n_majority, ir)
+    for label, needed in ((0, n_majority), (1, n_minority)):
+        if needed > counts[label]:
+            role = "majority" if label == 0 else "minority"
+            raise UserError(
+                f"{where}: the {role} class has {counts[label]} rows; n_majority {n_majority} "
+                f"with imbalance_ratio {format_level(ir)} needs {needed}"
+            )
+    return n_minority
+
+
+def known_factors(source: str, cases: list[TestCase], case: TestCase) -> dict:
+    """The factors of `case` as this source's grid defines them; UserError if not in the grid."""
+    if case.source != source:
+        raise UserError(f"test case {case.key!r} is from source {case.source!r}, not {source!r}")
+    for known in cases:
+        if known.key == case.key:
+            return known.factors
+    raise UserError(f"unknown {source} test case {case.key!r} (not in this grid)")

@@ -13,27 +13,25 @@ from __future__ import annotations
 
 import functools
 import itertools
-import math
-import numbers
-from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from gan_oversampling.datasets.tabular import (
-    CYBER_DATASETS,
     CYBER_DIR,
     CYBER_ROOT_DATASETS,
     load_cyber_root,
     load_cyber_variant,
     require_data_root,
 )
-from gan_oversampling.difficulty.base import TestCase
+from gan_oversampling.difficulty.base import TestCase, check_feasible, format_level, known_factors
 from gan_oversampling.errors import UserError
 
+if TYPE_CHECKING:
+    from gan_oversampling.study.spec import CyberData
+
 SHUFFLE_SEED = 0
-PAPER_MAJORITY_SIZES = (100, 200, 500, 1000)
-PAPER_RATIOS = (0.1, 0.2, 0.3, 0.4)
 # The variant that holds every row of the smaller ones: the pool of datasets without root arrays.
 POOL_VARIANT = (1000, 0.4)
 
@@ -94,68 +92,6 @@ def pool_from_variant(X: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndar
     return pool_X, y.copy()
 
 
-def check_feasible(counts: dict[int, int], n_majority: int, ir: float, where: str) -> int:
-    """The minority row count int(N * IR); UserError when a class has too few rows."""
-    n_minority = minority_count(n_majority, ir)
-    for label, needed in ((0, n_majority), (1, n_minority)):
-        if needed > counts[label]:
-            role = "majority" if label == 0 else "minority"
-            raise UserError(
-                f"{where}: the {role} class has {counts[label]} rows; n_majority {n_majority} "
-                f"with imbalance_ratio {format_level(ir)} needs {needed}"
-            )
-    return n_minority
-
-
-def minority_count(n_majority: int, ir: float) -> int:
-    # int() truncates, as the study protocol does: int(200 * 0.1) is 20, int(5 * 0.1) is 0.
-    n_minority = int(n_majority * ir)
-    if n_minority < 1:
-        raise UserError(
-            f"n_majority {n_majority} with imbalance_ratio {format_level(ir)} gives no minority "
-            f"rows (int({n_majority} * {format_level(ir)}) = 0); use a larger n_majority or ratio"
-        )
-    return n_minority
-
-
-def format_level(value: float) -> str:
-    """A stable, short text for a level: 100.0 -> '100', 0.1 -> '0.1'."""
-    value = float(value)
-    return str(int(value)) if value.is_integer() else repr(value)
-
-
-def check_levels(levels: Sequence, factor: str, check: Callable) -> tuple:
-    """Each level checked, non-empty, without repeats."""
-    if isinstance(levels, str | bytes) or not isinstance(levels, Sequence | np.ndarray):
-        raise UserError(f"{factor} must be a list of levels, got {levels!r}")
-    if len(levels) == 0:
-        raise UserError(f"{factor} must hold at least one level")
-    checked = tuple(check(level) for level in levels)
-    texts = [format_level(level) if _is_real(level) else str(level) for level in checked]
-    duplicates = sorted({text for text in texts if texts.count(text) > 1})
-    if duplicates:
-        raise UserError(f"{factor} repeats the level(s) {', '.join(duplicates)}")
-    return checked
-
-
-def check_size(n_majority: int) -> int:
-    if isinstance(n_majority, bool) or not isinstance(n_majority, numbers.Integral):
-        raise UserError(f"n_majority {n_majority!r} not allowed: it must be an integer >= 1")
-    if n_majority < 1:
-        raise UserError(f"n_majority {n_majority} not allowed: it must be >= 1")
-    return int(n_majority)
-
-
-def check_ratio(ratio: float) -> float:
-    if not _is_real(ratio) or not math.isfinite(ratio) or not 0 < ratio <= 1:
-        raise UserError(f"imbalance_ratio {ratio!r} not allowed: it must be a number in (0, 1]")
-    return float(ratio)
-
-
-def _is_real(value: object) -> bool:
-    return isinstance(value, numbers.Real) and not isinstance(value, bool)
-
-
 def _check_labels(y: np.ndarray) -> np.ndarray:
     y = np.asarray(y)
     if y.ndim != 1 or not np.isin(y, (0, 1)).all():
@@ -172,7 +108,6 @@ def cyber_pool(name: str, data_dir: str | Path | None) -> tuple[np.ndarray, np.n
     reproduces every shipped variant, but grids beyond N 1,000 or 400 minority rows are not
     feasible for them.
     """
-    name = _check_cyber_name(name)
     root = require_data_root(data_dir, "the cyber datasets need", CYBER_DIR)
     return _cached_pool(name, str(root))
 
@@ -198,26 +133,18 @@ class CyberSource:
 
     name = "cyber"
 
-    def __init__(
-        self,
-        datasets: Sequence[str] = CYBER_DATASETS,
-        majority_sizes: Sequence[int] = PAPER_MAJORITY_SIZES,
-        imbalance_ratios: Sequence[float] = PAPER_RATIOS,
-        data_dir: str | Path | None = None,
-    ):
-        self.datasets = datasets
-        self.majority_sizes = majority_sizes
-        self.imbalance_ratios = imbalance_ratios
+    def __init__(self, data: CyberData, data_dir: str | Path | None = None):
+        self.data = data
         self.data_dir = data_dir
 
     def cases(self) -> list[TestCase]:
         """Every test case, dataset outermost and imbalance ratio innermost."""
-        datasets, sizes, ratios = self._validate()
+        data = self.data
         cases = []
-        for dataset in datasets:
+        for dataset in data.datasets:
             pool_X, pool_y = cyber_pool(dataset, self.data_dir)
             counts = {0: int((pool_y == 0).sum()), 1: int((pool_y == 1).sum())}
-            for n_majority, ratio in itertools.product(sizes, ratios):
+            for n_majority, ratio in itertools.product(data.majority_sizes, data.imbalance_ratios):
                 check_feasible(counts, n_majority, ratio, where=f"cyber dataset {dataset}")
                 cases.append(_cyber_case(self.name, dataset, pool_X.shape[1], n_majority, ratio))
         return cases
@@ -232,29 +159,6 @@ class CyberSource:
     def make_preprocessor(self, case: TestCase) -> None:
         """None: the author's files are already scaled to [-1, 1]."""
         return None
-
-    def _validate(self) -> tuple[tuple[str, ...], tuple[int, ...], tuple[float, ...]]:
-        require_data_root(self.data_dir, "the cyber datasets need", CYBER_DIR)
-        datasets = check_levels(self.datasets, "datasets", _check_cyber_name)
-        sizes = check_levels(self.majority_sizes, "majority_sizes", check_size)
-        ratios = check_levels(self.imbalance_ratios, "imbalance_ratios", check_ratio)
-        return datasets, sizes, ratios
-
-
-def known_factors(source: str, cases: list[TestCase], case: TestCase) -> dict:
-    """The factors of `case` as this source's grid defines them; UserError if not in the grid."""
-    if case.source != source:
-        raise UserError(f"test case {case.key!r} is from source {case.source!r}, not {source!r}")
-    for known in cases:
-        if known.key == case.key:
-            return known.factors
-    raise UserError(f"unknown {source} test case {case.key!r} (not in this grid)")
-
-
-def _check_cyber_name(name: str) -> str:
-    if name not in CYBER_DATASETS:
-        raise UserError(f"unknown cyber dataset {name!r}; known: {', '.join(CYBER_DATASETS)}")
-    return name
 
 
 def _cyber_case(source: str, dataset: str, features: int, n_majority: int, ratio: float):

@@ -1,13 +1,13 @@
 """Classifiers, cross-validation folds and per-class metrics of the study."""
 
-from gan_oversampling.evaluation.classifier import PaperMLP
 from gan_oversampling.evaluation.classifiers import (
     CLASSIFIERS,
     classifier_names,
     make_classifier,
 )
 from gan_oversampling.evaluation.folds import make_folds
-from gan_oversampling.evaluation.metrics import evaluate_fold, mean_over_folds, per_class_scores
+from gan_oversampling.evaluation.metrics import evaluate_fold, per_class_scores
+from gan_oversampling.evaluation.paper_mlp import PaperMLP
 
 __all__ = [
     "CLASSIFIERS",
@@ -16,6 +16,5 @@ __all__ = [
     "evaluate_fold",
     "make_classifier",
     "make_folds",
-    "mean_over_folds",
     "per_class_scores",
 ]

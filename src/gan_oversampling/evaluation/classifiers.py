@@ -11,7 +11,7 @@ from sklearn.neighbors import KNeighborsClassifier
 from sklearn.svm import SVC
 
 from gan_oversampling.errors import UserError
-from gan_oversampling.evaluation.classifier import PaperMLP
+from gan_oversampling.evaluation.paper_mlp import PaperMLP
 
 
 def _paper_mlp(random_state: int) -> ClassifierMixin:

@@ -1,4 +1,4 @@
-"""Per-class scores of one fold, and their mean over the folds."""
+"""Per-class scores of one fold."""
 
 from __future__ import annotations
 
@@ -8,8 +8,6 @@ import numpy as np
 from sklearn.metrics import precision_recall_fscore_support
 
 from gan_oversampling.errors import UserError
-
-SCORE_KEYS: tuple[str, ...] = ("precision", "recall", "f1", "support")
 
 
 def per_class_scores(y_true, y_pred, labels: Sequence = (0, 1)) -> list[dict]:
@@ -33,28 +31,6 @@ def per_class_scores(y_true, y_pred, labels: Sequence = (0, 1)) -> list[dict]:
         }
         for index, label in enumerate(labels)
     ]
-
-
-def mean_over_folds(rows: list[dict]) -> dict:
-    """Arithmetic mean of each score per class over per-class rows of several folds.
-
-    ``rows`` is the concatenation of :func:`per_class_scores` outputs. Returns
-    ``{class_label: {"precision", "recall", "f1", "support", "n_folds"}}``; every key is
-    averaged over the folds (a fold where a class is absent contributes its zeros, as in
-    the paper), and ``n_folds`` counts the rows averaged.
-    """
-    if not rows:
-        raise UserError("no fold scores to average; got an empty list")
-    grouped: dict = {}
-    for row in rows:
-        grouped.setdefault(row["class_label"], []).append(row)
-    return {label: _mean_row(class_rows) for label, class_rows in grouped.items()}
-
-
-def _mean_row(class_rows: list[dict]) -> dict:
-    means = {key: float(np.mean([row[key] for row in class_rows])) for key in SCORE_KEYS}
-    means["n_folds"] = len(class_rows)
-    return means
 
 
 def evaluate_fold(classifier, X_train, y_train, X_test, y_test, labels: Sequence = (0, 1)):

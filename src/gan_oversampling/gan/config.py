@@ -8,7 +8,7 @@ from typing import Any, Literal
 import torch
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from gan_oversampling.errors import UserError
+from gan_oversampling.errors import UserError, one_line
 
 _DEVICE_PATTERN = re.compile(r"^(auto|cpu|cuda(:\d+)?)$")
 
@@ -21,6 +21,9 @@ class CGANConfig(BaseModel):
     (running = momentum * running + (1 - momentum) * batch).
     `dtype="bfloat16"` runs the matrix products in bfloat16 (weights stay float32).
     `device` is "auto" (CUDA when available, else CPU), "cpu", "cuda" or "cuda:N".
+    `output_range` says what generated rows may hold: "training" keeps each feature inside
+    its range on the training rows and rounds features whose training values are all whole
+    numbers; "tanh" keeps the generator's raw output, as the original study did.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -39,6 +42,7 @@ class CGANConfig(BaseModel):
     bn_momentum: float = Field(0.8, gt=0, lt=1)
     bn_eps: float = Field(1e-3, gt=0)
     dtype: Literal["float32", "bfloat16"] = "float32"
+    output_range: Literal["training", "tanh"] = "training"
     device: str = "auto"
 
     @field_validator("generator_hidden", "discriminator_hidden")
@@ -63,20 +67,11 @@ def make_config(base: CGANConfig | None = None, **overrides: Any) -> CGANConfig:
     try:
         return CGANConfig(**fields)
     except ValidationError as error:
-        raise UserError(_one_line(error)) from None
-
-
-def _one_line(error: ValidationError) -> str:
-    first = error.errors()[0]
-    name = ".".join(str(part) for part in first["loc"]) or "config"
-    allowed = first["msg"].removeprefix("Value error, ")
-    return f"bad CGAN setting {name}={first.get('input')!r}: {allowed}"
+        raise UserError(f"bad CGAN setting {one_line(error, show_input=True)}") from None
 
 
 def resolve_device(name: str) -> torch.device:
-    """The torch device for a config's `device` name; UserError if unknown or unavailable."""
-    if not _DEVICE_PATTERN.match(name):
-        raise UserError(f"unknown device {name!r}: use 'auto', 'cpu', 'cuda' or 'cuda:N'")
+    """The torch device for a validated `device` name; UserError if it is not available."""
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     device = torch.device(name)

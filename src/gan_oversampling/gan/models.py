@@ -104,7 +104,11 @@ class _TrainingBatchNorm(torch.autograd.Function):
     """Batch normalisation over dim 1 with batch statistics, with a hand-written backward.
 
     Autograd through mean/var broadcasts over the middle dimension, which is several times
-    slower on CPU than these few fused passes.
+    slower on CPU than these few fused passes. `F.batch_norm` on the (B, K*W) view is no
+    substitute: benchmarks/bench_batchnorm.py measured it, forward + backward on one thread,
+    0.8-1.4x this layer's time at K=5 and K=20 (mostly slower at the study's K=20) and
+    0.55-0.75x only at K=1; and it rounds differently (outputs ~1e-6 apart), so the
+    study's training losses would no longer be bit-identical.
     """
 
     @staticmethod
@@ -160,7 +164,26 @@ class _StackedBatchNorm(nn.Module):
         self.running_var.lerp_(unbiased, 1.0 - self.momentum)
 
 
-class BatchedGenerator(nn.Module):
+class _BatchedNetwork(nn.Module):
+    """What the K generators and the K discriminators share: a label embedding, then
+    stacked dense layers (`hidden`, then `output`), all drawn the same way."""
+
+    embedding: _StackedParameter
+    hidden: nn.ModuleList
+    output: _StackedDense
+    n_classes: int
+
+    @torch.no_grad()
+    def reset_parameters(self, generators: list[torch.Generator]) -> None:
+        """Draw GAN k's weights from `generators[k]` (embedding first, then layers in order)."""
+        for k, generator in enumerate(generators):
+            table = self.embedding.value()
+            table[k] = keras_embedding(self.n_classes, table.shape[-1], generator, table.device)
+            for dense in (*self.hidden, self.output):
+                dense.reset_member(k, generator)
+
+
+class BatchedGenerator(_BatchedNetwork):
     """K generators: z * embedding[label] -> [dense, LeakyReLU, batch norm] x n -> dense, tanh."""
 
     def __init__(
@@ -186,15 +209,6 @@ class BatchedGenerator(nn.Module):
         )
         self.output = _StackedDense(n_gans, widths[-1], n_features, device)
 
-    @torch.no_grad()
-    def reset_parameters(self, generators: list[torch.Generator]) -> None:
-        """Draw GAN k's weights from `generators[k]` (embedding first, then layers in order)."""
-        for k, generator in enumerate(generators):
-            table = self.embedding.value()
-            table[k] = keras_embedding(self.n_classes, table.shape[-1], generator, table.device)
-            for dense in (*self.hidden, self.output):
-                dense.reset_member(k, generator)
-
     def forward(self, z: torch.Tensor, labels: torch.Tensor, training: bool) -> torch.Tensor:
         """Rows (K, B, n_features) in [-1, 1] for noise z (K, B, latent) and labels (K, B).
 
@@ -219,7 +233,7 @@ class BatchedGenerator(nn.Module):
         return single
 
 
-class BatchedDiscriminator(nn.Module):
+class BatchedDiscriminator(_BatchedNetwork):
     """K discriminators: x * embedding[label] -> dense, LeakyReLU -> [dense, LeakyReLU,
     dropout] x (n - 1) -> dense to one logit.
 
@@ -250,15 +264,6 @@ class BatchedDiscriminator(nn.Module):
     def dropout_widths(self) -> tuple[int, ...]:
         """Widths of the layers followed by dropout, in order."""
         return self.config.discriminator_hidden[1:]
-
-    @torch.no_grad()
-    def reset_parameters(self, generators: list[torch.Generator]) -> None:
-        """Draw GAN k's weights from `generators[k]` (embedding first, then layers in order)."""
-        for k, generator in enumerate(generators):
-            table = self.embedding.value()
-            table[k] = keras_embedding(self.n_classes, table.shape[-1], generator, table.device)
-            for dense in (*self.hidden, self.output):
-                dense.reset_member(k, generator)
 
     def forward(
         self, x: torch.Tensor, labels: torch.Tensor, masks: list[torch.Tensor] | None

@@ -27,8 +27,6 @@ from gan_oversampling.errors import UserError
 from gan_oversampling.gan.config import CGANConfig, resolve_device
 from gan_oversampling.gan.models import BatchedDiscriminator, BatchedGenerator
 
-LOSS_NAMES = ("d_real", "d_fake", "g")
-
 
 @dataclass
 class TrainedCGANs:

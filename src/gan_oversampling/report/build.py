@@ -84,15 +84,6 @@ def headline_rows(db_path: Path, study: str | None = None) -> tuple[list[str], l
     return _headline_cells(loaded.frame, loaded.spec)
 
 
-def headline_text(frame: pd.DataFrame, spec: dict) -> str:
-    """The headline as a plain-text table with aligned columns."""
-    columns, rows = _headline_cells(frame, spec)
-    widths = [max(len(cell) for cell in column) for column in zip(columns, *rows, strict=True)]
-    lines = [[cell.ljust(width) for cell, width in zip(row, widths, strict=True)]
-             for row in [columns, ["-" * width for width in widths], *rows]]
-    return "\n".join("  ".join(line).rstrip() for line in lines)
-
-
 def _headline_cells(frame: pd.DataFrame, spec: dict) -> tuple[list[str], list[list[str]]]:
     headline = tables.headline_table(frame)
     comparison = tables.published_comparison(headline, spec)
@@ -235,13 +226,16 @@ def _method_sections(frame: pd.DataFrame) -> list[Section]:
         return []
     blocks: list = [Table("Methods ranked by minority F1 per test (1 = best, ties averaged)",
                           tables.method_summary(frame))]
-    duel = tables.cgan_vs_best_classic(frame)
-    if duel is not None:
+    for generator in tables.methods_of_kind(frame, "generative"):
+        duel = tables.generator_vs_best_classic(frame, generator)
+        if duel is None:
+            continue
         counts = duel["verdict"].value_counts()
-        blocks.append(f"CGAN against the best classic oversampler of each test: "
+        name = generator.upper()  # generators are named by acronyms: CGAN, CTGAN
+        blocks.append(f"{name} against the best classic oversampler of each test: "
                       f"{counts.get('win', 0)} wins, {counts.get('tie', 0)} ties "
                       f"(within {tables.TIE_TOLERANCE}), {counts.get('loss', 0)} losses.")
-        blocks.append(Table("CGAN against the best classic oversampler (minority F1)", duel))
+        blocks.append(Table(f"{name} against the best classic oversampler (minority F1)", duel))
     return [Section("Methods compared", blocks)]
 
 
@@ -304,7 +298,8 @@ def _sample_stats_blocks(key: str, sets: list) -> list:
 
 
 def _loss_section(study: Study, folder: Path) -> Section:
-    methods = sorted(tables.method_order(study.frame), key=lambda m: m != tables.CGAN)
+    generators = tables.methods_of_kind(study.frame, "generative")
+    methods = sorted(tables.method_order(study.frame), key=lambda m: m not in generators)
     for method in methods:
         for key in tables.test_order(study.frame):
             losses = study.store.losses(study.name, key, method)

@@ -16,10 +16,8 @@ from gan_oversampling.report.published import (
     PUBLISHED_MNIST_TESTS,
     PUBLISHED_SOURCE,
 )
+from gan_oversampling.samplers.registry import BASELINE, method_kind
 
-BASELINE = "none"
-CGAN = "cgan"
-NOT_CLASSIC = {BASELINE, CGAN, "ctgan"}  # every other method is a classic oversampler
 METRICS = ["precision", "recall", "f1"]
 ROLES = ["majority", "minority"]
 TIE_TOLERANCE = 0.005
@@ -210,22 +208,28 @@ def method_summary(frame: pd.DataFrame) -> pd.DataFrame:
     return summary.sort_values("average_rank", kind="stable").reset_index(drop=True)
 
 
-def cgan_vs_best_classic(frame: pd.DataFrame) -> pd.DataFrame | None:
-    """Per test: CGAN minority F1 against the best classic oversampler's; None without both."""
+def methods_of_kind(frame: pd.DataFrame, kind: str) -> list[str]:
+    """The stored methods of one kind ("baseline", "classic", "generative"), in order."""
+    return [method for method in method_order(frame) if method_kind(method) == kind]
+
+
+def generator_vs_best_classic(frame: pd.DataFrame, generator: str) -> pd.DataFrame | None:
+    """Per test: a generator's minority F1 against the best classic oversampler's; None
+    without both."""
     by_test = minority_f1_by_test(frame)
-    classic = [method for method in by_test.columns if method not in NOT_CLASSIC]
-    if CGAN not in by_test.columns or not classic:
+    classic = [method for method in methods_of_kind(frame, "classic") if method in by_test]
+    if generator not in by_test.columns or not classic:
         return None
     best_method = by_test[classic].idxmax(axis=1)
     best_f1 = by_test[classic].max(axis=1)
-    difference = by_test[CGAN] - best_f1
+    difference = by_test[generator] - best_f1
     verdict = np.where(
         difference.abs() <= TIE_TOLERANCE, "tie", np.where(difference > 0, "win", "loss")
     )
     return pd.DataFrame(
         {
             "test_key": by_test.index,
-            "cgan_minority_f1": by_test[CGAN].to_numpy(),
+            f"{generator}_minority_f1": by_test[generator].to_numpy(),
             "best_classic": best_method.to_numpy(),
             "best_classic_minority_f1": best_f1.to_numpy(),
             "difference": difference.to_numpy(),

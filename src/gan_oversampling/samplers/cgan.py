@@ -1,20 +1,86 @@
-"""Oversampling with a conditional GAN, as an imbalanced-learn sampler."""
+"""Oversampling with a conditional GAN: the study's batch function and the imbalanced-learn
+sampler, which is that function applied to one fold."""
 
 from __future__ import annotations
 
 import sys
-import warnings
-from collections.abc import Mapping
+import time
+from collections.abc import Mapping, Sequence
+from numbers import Integral, Real
 
 import numpy as np
 from imblearn.over_sampling.base import BaseOverSampler
-from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, InvalidParameterError, StrOptions
 
 from gan_oversampling.errors import UserError
 from gan_oversampling.gan.config import CGANConfig, make_config
-from gan_oversampling.gan.train import TrainedCGANs, train_cgans
+from gan_oversampling.gan.train import train_cgans
+from gan_oversampling.samplers.base import (
+    BatchResult,
+    Method,
+    Resampled,
+    TrainingFold,
+    WorkProgress,
+    draw_seeds,
+    reject_booleans,
+)
+from gan_oversampling.samplers.feature_ranges import FeatureRanges
 
-_SEED_LIMIT = 2**31 - 1
+SEED_STREAMS = ("cgan", "cgan-sample")  # training, then generation
+_PROGRESS_EVERY = 10  # iterations between progress reports
+# Settings a CGANOversampler takes itself; None leaves them to `config`.
+_OVERRIDES = ("iterations", "latent_dim", "batch_size", "learning_rate", "output_range",
+              "dtype", "device")
+
+
+def resample_cgan(
+    folds: Sequence[TrainingFold],
+    config: CGANConfig,
+    classes: Sequence,
+    progress: WorkProgress | None = None,
+) -> BatchResult:
+    """Train one CGAN per fold, all as one batched computation, and append to each fold
+    `fold.counts[label]` generated rows per label.
+
+    Fold k's GAN trains from `fold.seeds[0]` and generates from `fold.seeds[1]`; it is
+    conditioned on every label of `classes`. Rows come back in each fold's units (see
+    `FeatureRanges`); a floating X keeps its dtype, an integer X gets whole numbers.
+    """
+    started = time.perf_counter()
+    classes = np.asarray(classes)
+    ranges = [FeatureRanges.fit(fold.X) for fold in folds]
+    train_sets = [
+        (fold_ranges.to_tanh(fold.X), _codes(fold.y, classes))
+        for fold, fold_ranges in zip(folds, ranges, strict=True)
+    ]
+    trained = train_cgans(
+        train_sets,
+        len(classes),
+        config,
+        [fold.seeds[0] for fold in folds],
+        progress=_iteration_reporter(progress, len(folds), config.iterations),
+    )
+    resampled = []
+    for k, (fold, fold_ranges) in enumerate(zip(folds, ranges, strict=True)):
+        labels, codes = _labels_to_generate(fold.counts, classes)
+        rows = fold_ranges.from_tanh(
+            trained.generate(k, codes, fold.seeds[1]), config.output_range == "training"
+        )
+        X, y = _append(fold.X, fold.y, rows, labels, fold_ranges)
+        resampled.append(Resampled(X, y, losses=trained.losses[k]))
+    return BatchResult(resampled, time.perf_counter() - started)
+
+
+METHOD = Method(
+    name="cgan",
+    kind="generative",
+    summary="the conditional GAN of Nazari & Branco (2021), trained on each training fold",
+    resample=resample_cgan,
+    seed_streams=SEED_STREAMS,
+    settings_model=CGANConfig,
+    batches_tests=True,
+    work_per_fold=lambda config: config.iterations / 100,
+)
 
 
 class CGANOversampler(BaseOverSampler):
@@ -23,22 +89,29 @@ class CGANOversampler(BaseOverSampler):
     The CGAN of Nazari & Branco (2021): a generator conditioned on the class label, trained
     against a conditional discriminator for a fixed number of iterations, then asked for
     the missing rows of each class to oversample. Generated rows are appended after the
-    original ones. Any number of classes works: one generator serves them all.
+    original ones. Any number of classes works: one generator serves them all. A study
+    runs exactly this code (`resample_cgan`) on the folds of many tests at once.
 
-    Features are expected in [-1, 1], the range of the generator's tanh output; they are
-    not rescaled here (scale them first, e.g. with MinMaxScaler(feature_range=(-1, 1))).
+    Features may have any range. The generator ends in tanh, so a feature whose training
+    values leave [-1, 1] is min-max scaled into it for training and generated rows are
+    scaled back; features inside [-1, 1] are used as they are. With
+    `output_range="training"` (the default) generated values stay inside each feature's
+    training range and features whose training values are all whole numbers (flags,
+    counts) come back as whole numbers; "tanh" keeps the raw output, as the original study
+    did. A floating X keeps its dtype; an integer X gets integers.
 
     Parameters
     ----------
     sampling_strategy : float, str, dict or callable, default="auto"
         Which classes to oversample and how far, with imbalanced-learn's meaning.
     random_state : int, RandomState instance or None, default=None
-        Seeds the GAN's training and the generated rows; None draws fresh seeds.
-    latent_dim, batch_size, iterations, learning_rate, dtype, device :
-        CGAN settings (see `CGANConfig`); they override those of `config`.
+        Seeds the GAN's training and the generated rows; None uses numpy's global random
+        state (so `np.random.seed` makes a fit repeatable).
+    iterations, latent_dim, batch_size, learning_rate, output_range, dtype, device :
+        CGAN settings (see `CGANConfig`); None takes them from `config`.
     config : CGANConfig or None, default=None
-        The other CGAN settings (layer sizes, Adam betas, dropout, ...); None for the
-        defaults of the original study.
+        Every CGAN setting (layer sizes, Adam betas, dropout, ...); None for the defaults
+        of the original study. The parameters above, when not None, override it.
     verbose : bool, default=False
         Report training progress on standard error.
 
@@ -46,29 +119,28 @@ class CGANOversampler(BaseOverSampler):
     ----------
     sampling_strategy_ : dict
         Class label -> number of rows generated.
+    config_ : CGANConfig
+        The settings the fit used.
     losses_ : ndarray of shape (iterations, 3)
         Binary cross-entropies per iteration: discriminator on real rows, on fake rows,
         generator.
     training_seconds_ : float
-        Wall time of the GAN's training.
+        Wall time of training and generation.
     """
 
+    _positive_int = [Interval(Integral, 1, None, closed="left"), None]
     _parameter_constraints: dict = {
         **BaseOverSampler._parameter_constraints,
-        # Validated together, with one-line messages, by CGANConfig.
-        **{
-            name: "no_validation"
-            for name in (
-                "latent_dim",
-                "batch_size",
-                "iterations",
-                "learning_rate",
-                "dtype",
-                "device",
-                "config",
-                "verbose",
-            )
-        },
+        "random_state": ["random_state"],
+        "iterations": _positive_int,
+        "latent_dim": _positive_int,
+        "batch_size": _positive_int,
+        "learning_rate": [Interval(Real, 0, None, closed="neither"), None],
+        "output_range": [StrOptions({"training", "tanh"}), None],
+        "dtype": [StrOptions({"float32", "bfloat16"}), None],
+        "device": [str, None],  # the name is checked by CGANConfig
+        "config": [CGANConfig, None],
+        "verbose": ["boolean"],
     }
 
     def __init__(
@@ -76,62 +148,49 @@ class CGANOversampler(BaseOverSampler):
         *,
         sampling_strategy="auto",
         random_state=None,
-        latent_dim: int = 50,
-        batch_size: int = 32,
-        iterations: int = 1500,
-        learning_rate: float = 2e-4,
-        dtype: str = "float32",
-        device: str = "auto",
-        config: CGANConfig | None = None,
-        verbose: bool = False,
+        iterations=None,
+        latent_dim=None,
+        batch_size=None,
+        learning_rate=None,
+        output_range=None,
+        dtype=None,
+        device=None,
+        config=None,
+        verbose=False,
     ):
         super().__init__(sampling_strategy=sampling_strategy)
         self.random_state = random_state
+        self.iterations = iterations
         self.latent_dim = latent_dim
         self.batch_size = batch_size
-        self.iterations = iterations
         self.learning_rate = learning_rate
+        self.output_range = output_range
         self.dtype = dtype
         self.device = device
         self.config = config
         self.verbose = verbose
+
+    def _validate_params(self):
+        super()._validate_params()
+        reject_booleans(self, ("iterations", "latent_dim", "batch_size"))
 
     def _check_X_y(self, X, y):
         # The GAN needs dense features.
         return super()._check_X_y(X, y, accept_sparse=False)
 
     def _fit_resample(self, X, y):
-        config = self._make_config()
-        train_seed, sample_seed = _draw_seeds(self.random_state)
-        classes, codes = np.unique(y, return_inverse=True)
-        _warn_outside_tanh_range(X)
-        trained = train_cgans(
-            [(X.astype(np.float32), codes)],
-            len(classes),
-            config,
-            [train_seed],
-            progress=_progress_printer(config.iterations) if self.verbose else None,
-        )
-        self.losses_ = trained.losses[0]
-        self.training_seconds_ = trained.seconds
-        return oversample_with_trained(
-            trained, 0, X, y, self.sampling_strategy_, sample_seed, classes=classes
-        )
-
-    def _make_config(self) -> CGANConfig:
-        if self.config is not None and not isinstance(self.config, CGANConfig):
-            raise UserError(
-                f"config must be a CGANConfig or None, got {type(self.config).__name__}"
-            )
-        return make_config(
-            self.config,
-            latent_dim=self.latent_dim,
-            batch_size=self.batch_size,
-            iterations=self.iterations,
-            learning_rate=self.learning_rate,
-            dtype=self.dtype,
-            device=self.device,
-        )
+        overrides = {name: getattr(self, name) for name in _OVERRIDES}
+        try:
+            given = {name: value for name, value in overrides.items() if value is not None}
+            self.config_ = make_config(self.config, **given)
+        except UserError as error:  # a setting only CGANConfig can judge (a device name)
+            raise InvalidParameterError(str(error)) from None
+        fold = TrainingFold(X, y, self.sampling_strategy_, draw_seeds(self.random_state, 2))
+        printer = _progress_printer(self.config_.iterations) if self.verbose else None
+        result = resample_cgan([fold], self.config_, np.unique(y), printer)
+        self.losses_ = result.folds[0].losses
+        self.training_seconds_ = result.fit_seconds
+        return result.folds[0].X, result.folds[0].y
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -139,37 +198,13 @@ class CGANOversampler(BaseOverSampler):
         return tags
 
 
-def oversample_with_trained(
-    trained: TrainedCGANs,
-    k: int,
-    X: np.ndarray,
-    y: np.ndarray,
-    counts: Mapping,
-    seed: int,
-    classes: np.ndarray | None = None,
-) -> tuple[np.ndarray, np.ndarray]:
-    """X and y with `counts[label]` rows from generator k appended per label, in that order.
-
-    `classes[i]` is the label the generators know as code i; None when the labels are the
-    codes themselves (0..n_classes-1). X keeps its dtype when it is floating point.
-    """
-    X, y = np.asarray(X), np.asarray(y)
-    n_classes = trained.generator.n_classes
-    classes = np.arange(n_classes) if classes is None else np.asarray(classes)
-    if len(classes) != n_classes:
-        raise UserError(f"got {len(classes)} classes for generators of {n_classes} classes")
-    if X.ndim != 2 or X.shape[1] != trained.generator.n_features:
-        raise UserError(
-            f"X has shape {X.shape}; the generators make {trained.generator.n_features} features"
-        )
-    if len(y) != len(X):
-        raise UserError(f"X has {len(X)} rows but y has {len(y)} labels")
-    labels, codes = _labels_to_generate(counts, classes)
-    generated = trained.generate(k, codes, seed)
-    dtype = np.result_type(X.dtype, np.float32)
-    X_resampled = np.vstack([X.astype(dtype, copy=False), generated.astype(dtype)])
-    y_resampled = np.concatenate([y, labels.astype(y.dtype, copy=False)])
-    return X_resampled, y_resampled
+def _codes(y: np.ndarray, classes: np.ndarray) -> np.ndarray:
+    """Labels as codes 0..len(classes)-1 (their position in `classes`)."""
+    lookup = {label: code for code, label in enumerate(classes.tolist())}
+    try:
+        return np.fromiter((lookup[label] for label in np.asarray(y).tolist()), dtype=np.int64)
+    except KeyError as missing:
+        raise UserError(f"label {missing} is not one of the classes {classes.tolist()}") from None
 
 
 def _labels_to_generate(counts: Mapping, classes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -188,31 +223,42 @@ def _labels_to_generate(counts: Mapping, classes: np.ndarray) -> tuple[np.ndarra
     return np.asarray(labels, dtype=classes.dtype), np.asarray(codes, dtype=np.int64)
 
 
-def _draw_seeds(random_state) -> tuple[int, int]:
-    """Training and generation seeds; a fresh entropy source when random_state is None."""
-    if random_state is None:
-        seeds = np.random.default_rng().integers(_SEED_LIMIT, size=2)
+def _append(X, y, rows: np.ndarray, labels: np.ndarray, ranges: FeatureRanges):
+    """X and y with the generated rows and their labels appended."""
+    X, y = np.asarray(X), np.asarray(y)
+    if np.issubdtype(X.dtype, np.integer) or X.dtype == bool:
+        dtype = X.dtype
+        rows = ranges.rounded(rows)
     else:
-        seeds = check_random_state(random_state).randint(_SEED_LIMIT, size=2)
-    return int(seeds[0]), int(seeds[1])
+        dtype = np.result_type(X.dtype, np.float32)
+    X_resampled = np.vstack([X.astype(dtype, copy=False), rows.astype(dtype)])
+    return X_resampled, np.concatenate([y, labels.astype(y.dtype, copy=False)])
 
 
-def _warn_outside_tanh_range(X: np.ndarray) -> None:
-    low, high = float(np.min(X)), float(np.max(X))
-    if low < -1 - 1e-6 or high > 1 + 1e-6:
-        warnings.warn(
-            f"features span [{low:.3g}, {high:.3g}] but the CGAN generates values in [-1, 1]; "
-            "scale them to [-1, 1] first",
-            UserWarning,
-            stacklevel=3,
-        )
+def _iteration_reporter(progress: WorkProgress | None, n_gans: int, total: int):
+    """A train_cgans callback that reports work (iterations / 100 per GAN) every few
+    iterations."""
+    if progress is None:
+        return None
+    reported = 0
+
+    def on_iteration(done: int) -> None:
+        nonlocal reported
+        if done - reported >= _PROGRESS_EVERY or done == total:
+            progress(n_gans * (done - reported) / 100)
+            reported = done
+
+    return on_iteration
 
 
-def _progress_printer(total: int):
+def _progress_printer(total: int) -> WorkProgress:
     step = max(1, total // 10)
+    done = 0
 
-    def report(done: int) -> None:
-        if done % step == 0 or done == total:
+    def report(work: float) -> None:
+        nonlocal done
+        before, done = done, done + round(work * 100)  # work is iterations / 100
+        if done // step > before // step or done == total:
             print(f"CGAN training: iteration {done}/{total}", file=sys.stderr)
 
     return report

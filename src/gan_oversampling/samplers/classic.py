@@ -1,19 +1,27 @@
-"""The oversamplers a study compares per training fold, under the names a study file uses.
+"""The baseline and the classic oversamplers of imbalanced-learn, as registry entries.
 
-The CGAN is not here: the runner trains the CGANs of many folds at once (gan/train.py).
-CTGAN (optional package) is, as it trains one model per fold.
+Each training fold gets its own sampler. Neighbour counts shrink to what the smallest
+class allows: with 100 majority rows at ratio 0.1 a training fold holds 8 minority rows,
+fewer than some defaults.
 """
 
 from __future__ import annotations
 
-import numpy as np
+from collections.abc import Sequence
+
 from imblearn.over_sampling import ADASYN, SMOTE, BorderlineSMOTE, RandomOverSampler
 
 from gan_oversampling.errors import UserError
-from gan_oversampling.samplers.ctgan import CTGANOversampler
-
-CLASSIC_SAMPLERS = ("random", "smote", "borderline-smote", "adasyn")
-FOLD_SAMPLERS = (*CLASSIC_SAMPLERS, "ctgan")
+from gan_oversampling.samplers.base import (
+    BatchResult,
+    Method,
+    Resampled,
+    TrainingFold,
+    WorkProgress,
+    require_rows,
+    resample_one_by_one,
+    target_counts,
+)
 
 
 class FoldADASYN(ADASYN):
@@ -33,27 +41,79 @@ class FoldADASYN(ADASYN):
             ) from None
 
 
-def make_fold_sampler(name: str, y: np.ndarray, random_state: int):
-    """An imblearn-compatible sampler for a training fold with labels `y` (0 and 1).
+def _keep_folds(
+    folds: Sequence[TrainingFold],
+    settings=None,
+    classes=None,
+    progress: WorkProgress | None = None,
+) -> BatchResult:
+    for _ in folds:
+        if progress is not None:
+            progress(1.0)
+    return BatchResult([Resampled(fold.X, fold.y) for fold in folds], 0.0)
 
-    The neighbour counts shrink to what the smallest class allows: with 100 majority
-    rows at ratio 0.1 a training fold holds 8 minority rows, fewer than some defaults.
-    """
-    if name not in FOLD_SAMPLERS:
-        raise UserError(f"unknown oversampler '{name}'; known: {', '.join(FOLD_SAMPLERS)}")
-    # minlength: a fold without minority rows (possible with unstratified folds) counts 0.
-    smallest = int(np.bincount(y, minlength=2).min()) if len(y) else 0
-    if smallest < 1:
-        raise UserError(f"oversampler '{name}' needs at least 1 minority row in a training fold")
-    if name == "random":
-        return RandomOverSampler(random_state=random_state)
-    if name == "ctgan":
-        return CTGANOversampler(random_state=random_state)
-    if smallest < 2:
-        raise UserError(f"oversampler '{name}' needs at least 2 minority rows in a training fold")
-    neighbours = max(1, min(5, smallest - 1))
-    if name == "smote":
-        return SMOTE(k_neighbors=neighbours, random_state=random_state)
-    if name == "borderline-smote":
-        return BorderlineSMOTE(k_neighbors=neighbours, random_state=random_state)
-    return FoldADASYN(n_neighbors=neighbours, random_state=random_state)
+
+def _random(fold: TrainingFold, settings) -> RandomOverSampler:
+    require_rows("random", fold.y, 1)
+    return RandomOverSampler(sampling_strategy=target_counts(fold), random_state=fold.seeds[0])
+
+
+def _neighbours(method: str, fold: TrainingFold) -> int:
+    require_rows(method, fold.y, 1)  # no minority row at all gets its own message
+    smallest = require_rows(method, fold.y, 2)
+    return max(1, min(5, smallest - 1))
+
+
+def _smote(fold: TrainingFold, settings) -> SMOTE:
+    return SMOTE(
+        sampling_strategy=target_counts(fold),
+        k_neighbors=_neighbours("smote", fold),
+        random_state=fold.seeds[0],
+    )
+
+
+def _borderline_smote(fold: TrainingFold, settings) -> BorderlineSMOTE:
+    return BorderlineSMOTE(
+        sampling_strategy=target_counts(fold),
+        k_neighbors=_neighbours("borderline-smote", fold),
+        random_state=fold.seeds[0],
+    )
+
+
+def _adasyn(fold: TrainingFold, settings) -> FoldADASYN:
+    return FoldADASYN(
+        sampling_strategy=target_counts(fold),
+        n_neighbors=_neighbours("adasyn", fold),
+        random_state=fold.seeds[0],
+    )
+
+
+NONE = Method(
+    name="none",
+    kind="baseline",
+    summary="no oversampling: the classifier learns from the training fold as it is",
+    resample=_keep_folds,
+)
+
+
+def _classic(name: str, summary: str, make_sampler) -> Method:
+    # The seed stream is the method's name: a study derives each fold's seed from it.
+    return Method(
+        name=name,
+        kind="classic",
+        summary=summary,
+        resample=resample_one_by_one(make_sampler),
+        seed_streams=(name,),
+    )
+
+
+CLASSIC_METHODS = (
+    _classic("random", "random oversampling: minority rows repeated at random", _random),
+    _classic("smote", "SMOTE: interpolation between minority neighbours", _smote),
+    _classic(
+        "borderline-smote",
+        "Borderline-SMOTE: SMOTE from minority rows near the class border",
+        _borderline_smote,
+    ),
+    _classic("adasyn", "ADASYN: more synthetic rows where the minority is harder", _adasyn),
+)

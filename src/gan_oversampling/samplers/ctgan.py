@@ -6,6 +6,7 @@ imported only when a CTGANOversampler is fitted.
 
 from __future__ import annotations
 
+import numbers
 import time
 import warnings
 from collections.abc import Iterator
@@ -15,10 +16,20 @@ import numpy as np
 import pandas as pd
 import torch
 from imblearn.over_sampling.base import BaseOverSampler
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval
 
 from gan_oversampling.errors import UserError
+from gan_oversampling.samplers.base import (
+    Method,
+    TrainingFold,
+    draw_seeds,
+    reject_booleans,
+    require_rows,
+    resample_one_by_one,
+    target_counts,
+)
 
 MISSING_PACKAGE = (
     "the 'ctgan' method needs the ctgan package: pip install ctgan "
@@ -26,7 +37,6 @@ MISSING_PACKAGE = (
 )
 LABEL_COLUMN = "label"
 PAC = 10  # CTGAN's discriminator judges rows in packs of this many
-_SEED_LIMIT = 2**31 - 1
 # Conditioning makes the asked-for class likely, not certain: rows CTGAN generates with
 # another label are dropped and drawn again, at most this many times.
 _MAX_DRAWS = 10
@@ -74,8 +84,10 @@ class CTGANOversampler(BaseOverSampler):
 
     _parameter_constraints: dict = {
         **BaseOverSampler._parameter_constraints,
-        # Validated with one-line messages in _checked_settings.
-        **{name: "no_validation" for name in ("epochs", "batch_size", "verbose")},
+        "random_state": ["random_state"],
+        "epochs": [Interval(numbers.Integral, 1, None, closed="left")],
+        "batch_size": [Interval(numbers.Integral, PAC, None, closed="left")],
+        "verbose": ["boolean"],
     }
 
     def __init__(
@@ -93,12 +105,16 @@ class CTGANOversampler(BaseOverSampler):
         self.batch_size = batch_size
         self.verbose = verbose
 
+    def _validate_params(self):
+        super()._validate_params()
+        reject_booleans(self, ("epochs", "batch_size"))
+
     def _check_X_y(self, X, y):
         # CTGAN reads a dense table.
         return super()._check_X_y(X, y, accept_sparse=False)
 
     def _fit_resample(self, X, y):
-        epochs, batch_size = self._checked_settings()
+        epochs, batch_size = int(self.epochs), int(self.batch_size)
         ctgan_class = import_ctgan()
         self.batch_size_ = fold_batch_size(batch_size, len(X))
         self.training_seconds_ = 0.0
@@ -106,7 +122,7 @@ class CTGANOversampler(BaseOverSampler):
         if sum(self.sampling_strategy_.values()) == 0:
             return X, y
         classes, codes = np.unique(y, return_inverse=True)
-        seed = _draw_seed(self.random_state)
+        (seed,) = draw_seeds(self.random_state, 1)
         with _seeded_global_rng(seed), _quiet_mixture_fits():
             model = ctgan_class(epochs=epochs, batch_size=self.batch_size_, verbose=self.verbose)
             started = time.perf_counter()
@@ -114,14 +130,6 @@ class CTGANOversampler(BaseOverSampler):
             self.training_seconds_ = time.perf_counter() - started
             generated = self._generate(model, classes, X.shape[1])
         return _append(X, y, generated)
-
-    def _checked_settings(self) -> tuple[int, int]:
-        for name, minimum in (("epochs", 1), ("batch_size", PAC)):
-            value = getattr(self, name)
-            is_integer = isinstance(value, int | np.integer) and not isinstance(value, bool)
-            if not is_integer or value < minimum:
-                raise UserError(f"CTGAN {name} must be an integer >= {minimum}, got {value!r}")
-        return int(self.epochs), int(self.batch_size)
 
     def _generate(self, model, classes: np.ndarray, n_features: int) -> list:
         generated = []
@@ -201,12 +209,6 @@ def _append(X: np.ndarray, y: np.ndarray, generated: list) -> tuple[np.ndarray, 
     return np.vstack(blocks), np.concatenate(labels)
 
 
-def _draw_seed(random_state) -> int:
-    if random_state is None:
-        return int(np.random.default_rng().integers(_SEED_LIMIT))
-    return int(check_random_state(random_state).randint(_SEED_LIMIT))
-
-
 @contextmanager
 def _seeded_global_rng(seed: int) -> Iterator[None]:
     """numpy's and torch's global generators seeded with `seed`, restored on exit."""
@@ -229,3 +231,40 @@ def _quiet_mixture_fits() -> Iterator[None]:
         warnings.filterwarnings("ignore", category=ConvergenceWarning)
         yield
 
+
+
+class CTGANSettings(BaseModel):
+    """The `[ctgan]` table of a study file."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    epochs: int = Field(300, ge=1)
+    batch_size: int = Field(500, ge=PAC)
+
+    @field_validator("epochs", "batch_size", mode="before")
+    @classmethod
+    def _not_a_boolean(cls, value):
+        if isinstance(value, bool):
+            raise ValueError("must be an integer, not true or false")
+        return value
+
+
+def _fold_sampler(fold: TrainingFold, settings: CTGANSettings) -> CTGANOversampler:
+    require_rows("ctgan", fold.y, 1)
+    return CTGANOversampler(
+        sampling_strategy=target_counts(fold),
+        random_state=fold.seeds[0],
+        epochs=settings.epochs,
+        batch_size=settings.batch_size,
+    )
+
+
+METHOD = Method(
+    name="ctgan",
+    kind="generative",
+    summary="CTGAN (Xu et al., 2019; optional package), trained on each training fold",
+    resample=resample_one_by_one(_fold_sampler),
+    seed_streams=("ctgan",),
+    settings_model=CTGANSettings,
+    requires=MISSING_PACKAGE,
+)

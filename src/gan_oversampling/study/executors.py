@@ -139,13 +139,13 @@ def choose_executor(
     """The executor for this machine: inline on CUDA; on CPU one single-threaded worker
     per core, unless `workers` and/or `threads` say otherwise. Without `workers`, no more
     workers than memory holds; the cores left over then go to their threads."""
-    from gan_oversampling.gan.config import resolve_device
+    import torch
 
     _check_count(workers, "workers", allow_none=True)
     _check_count(threads, "threads", allow_none=True)
     n_cpus = available_cpus() if n_cpus is None else n_cpus
     _check_count(n_cpus, "n_cpus")
-    if resolve_device(str(device)).type == "cuda":
+    if torch.device(device).type == "cuda":  # resolved by the caller ("auto" is not a device)
         if workers is not None and workers > 1:
             raise UserError(
                 f"workers={workers} with a CUDA device: CGANs on a GPU train in one process; "

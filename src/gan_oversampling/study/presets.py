@@ -6,13 +6,16 @@ import json
 from pathlib import Path
 
 from gan_oversampling.errors import UserError
+from gan_oversampling.samplers.registry import BASELINE, CGAN, names_of_kind
 from gan_oversampling.study.spec import StudySpec, load_study_file, parse_study
 
-CLASSIC_AND_CGAN = ["none", "random", "smote", "borderline-smote", "adasyn", "cgan"]
+BASELINE_AND_CGAN = [BASELINE, CGAN]
+CLASSIC_AND_CGAN = [BASELINE, *names_of_kind("classic"), CGAN]
+# The original study's generator output: raw tanh values, never clipped or rounded.
+PAPER_MNIST_CGAN = {"output_range": "tanh"}
 # The cybersecurity study's CGAN: the protocol settings, a fixed 1,500 iterations.
-PAPER_CYBER_CGAN = {"iterations": 1500, "latent_dim": 50, "batch_size": 32}
+PAPER_CYBER_CGAN = {"iterations": 1500, "latent_dim": 50, "batch_size": 32, "output_range": "tanh"}
 STRATIFIED_5 = {"cv": "stratified", "n_splits": 5}
-
 
 
 def _half_fraction(**levels: tuple) -> list[dict]:
@@ -35,7 +38,8 @@ PRESETS: dict[str, dict] = {
             "classifier and CGAN trained for a fixed 1,500 iterations."
         ),
         "data": {"kind": "mnist"},
-        "methods": ["none", "cgan"],
+        "methods": BASELINE_AND_CGAN,
+        CGAN: PAPER_MNIST_CGAN,
     },
     "quick": {
         "name": "quick",
@@ -55,7 +59,8 @@ PRESETS: dict[str, dict] = {
         "tests": _half_fraction(
             rotation=(30, 90), side=(8, 4), n_majority=(200, 100), imbalance_ratio=(0.4, 0.1)
         ),
-        "methods": ["none", "cgan"],
+        "methods": BASELINE_AND_CGAN,
+        CGAN: PAPER_MNIST_CGAN,
     },
     "paper-cyber": {
         "name": "paper-cyber",
@@ -69,7 +74,7 @@ PRESETS: dict[str, dict] = {
         ),
         "data": {"kind": "cyber"},
         "methods": CLASSIC_AND_CGAN,
-        "cgan": PAPER_CYBER_CGAN,
+        CGAN: PAPER_CYBER_CGAN,
         "evaluation": STRATIFIED_5,
     },
     "quick-cyber": {
@@ -87,7 +92,7 @@ PRESETS: dict[str, dict] = {
             "imbalance_ratios": [0.1, 0.4],
         },
         "methods": CLASSIC_AND_CGAN,
-        "cgan": PAPER_CYBER_CGAN,
+        CGAN: PAPER_CYBER_CGAN,
         "evaluation": STRATIFIED_5,
     },
     "nsl-kdd": {
@@ -111,7 +116,7 @@ PRESETS: dict[str, dict] = {
             "scaling": "fold",
         },
         "methods": CLASSIC_AND_CGAN,
-        "cgan": PAPER_CYBER_CGAN,
+        CGAN: PAPER_CYBER_CGAN,
         "evaluation": STRATIFIED_5,
     },
 }

@@ -7,9 +7,8 @@ grouping changes speed, never results. Each unit is stored as soon as it is fini
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
@@ -17,29 +16,33 @@ import numpy as np
 
 from gan_oversampling.difficulty.base import TestCase
 from gan_oversampling.errors import UserError
-from gan_oversampling.gan.train import train_cgans
-from gan_oversampling.samplers.cgan import oversample_with_trained
+from gan_oversampling.samplers.registry import get_method
 from gan_oversampling.study.executors import Executor, InlineExecutor
 from gan_oversampling.study.spec import StudySpec
 from gan_oversampling.study.store import ResultsStore, UnitResult
-from gan_oversampling.study.units import (
-    N_SAMPLE_ROWS,
-    PreparedTest,
-    derive_seed,
-    fold_augment,
-    real_samples,
-    score_unit,
-)
-
-Progress = Callable[[float, str], None]  # (work units advanced, description)
+from gan_oversampling.study.units import PreparedTest, Progress, run_method
 
 
-@dataclass
-class RunOptions:
-    db_path: Path
-    data_dir: Path | None = None
-    filters: dict[str, list[str]] = field(default_factory=dict)
-    max_gans_per_batch: int = 20  # CGANs trained as one computation (several tests' folds)
+@dataclass(frozen=True)
+class RunStarted:
+    """What a run will do, sent before any work: tests selected, units done and to run."""
+
+    study: str
+    n_tests: int
+    n_methods: int
+    n_done: int
+    n_pending: int
+    total_work: float  # progress units, the sum of every later WorkDone's `work`
+    subset_of: str | None
+
+
+@dataclass(frozen=True)
+class WorkDone:
+    work: float
+    description: str
+
+
+ProgressEvent = RunStarted | WorkDone
 
 
 @dataclass
@@ -51,10 +54,46 @@ class RunPlan:
     n_done: int
 
     def work(self, spec: StudySpec) -> float:
-        """Total work in progress-bar units: a CGAN fold counts its iterations / 100."""
-        per_fold = {m: (spec.cgan.iterations / 100 if m == "cgan" else 1.0) for m in spec.methods}
+        """Total work in progress units (see `Method.work_per_fold`)."""
+        per_fold = {
+            name: get_method(name).work_per_fold(spec.method_settings(name))
+            for name in spec.methods
+        }
         n_folds = spec.evaluation.n_splits
         return sum(per_fold[m] * n_folds for _, methods in self.pending for m in methods)
+
+
+def run_study(
+    spec: StudySpec,
+    store: ResultsStore,
+    executor: Executor | None = None,
+    on_progress: Callable[[ProgressEvent], None] | None = None,
+    *,
+    data_dir: Path | None = None,
+    filters: dict[str, list[str]] | None = None,
+    max_gans: int = 20,
+) -> int:
+    """Run what is pending of `spec` into `store` on `executor` (default: this process);
+    returns the number of units written. No output: `on_progress` gets a `RunStarted`,
+    then `WorkDone` events as work finishes (None: no events)."""
+    on_progress = on_progress or (lambda event: None)
+    source = spec.data.build_source(data_dir)
+    cases = select_cases(select_listed(source.cases(), spec.tests), filters or {})
+    store.register_study(spec.name, spec.settings_hash(), spec.model_dump_json())
+    plan = plan_run(spec, store, cases)
+    on_progress(
+        RunStarted(
+            spec.name, plan.n_selected, len(spec.methods), plan.n_done,
+            sum(len(methods) for _, methods in plan.pending), plan.work(spec), spec.subset_of,
+        )
+    )
+    if not plan.pending:
+        return 0
+    return run_pending(
+        spec, source, plan, store,
+        lambda work, description: on_progress(WorkDone(work, description)),
+        executor, max_gans,
+    )
 
 
 def select_cases(cases: list[TestCase], filters: dict[str, list[str]]) -> list[TestCase]:
@@ -115,16 +154,14 @@ def run_pending(
     source,
     plan: RunPlan,
     store: ResultsStore,
-    options: RunOptions,
     progress: Progress,
     executor: Executor | None = None,
+    max_gans: int = 20,
 ) -> int:
     """Run every pending unit on `executor` (default: this process); returns how many units
     were written. Units are written here, one transaction each, as they arrive."""
     executor = executor or InlineExecutor()
-    groups = list(
-        _groups(plan.pending, options.max_gans_per_batch, spec, executor.n_workers)
-    )
+    groups = list(_groups(plan.pending, max_gans, spec, executor.n_workers))
     written = 0
 
     def write(unit: UnitResult) -> None:
@@ -137,65 +174,21 @@ def run_pending(
 
 
 def compute_group(spec: StudySpec, source, group: list, progress: Progress) -> Iterator[UnitResult]:
-    """The units of one group, each as soon as it is finished: the other methods test by
-    test, then the CGAN unit of every test, their CGANs trained as one batch."""
+    """The units of one group, each as soon as it is finished: test by test the methods
+    that resample fold by fold, then each method that batches tests, for all the group's
+    tests at once (their GANs train as one batch)."""
     tests = [PreparedTest.build(case, *source.load(case), spec, source) for case, _ in group]
     methods_of = {case.key: methods for case, methods in group}
     for test in tests:
-        for method in methods_of[test.case.key]:
-            if method == "cgan":
-                continue
-            started = time.perf_counter()
-            augmented = fold_augment(spec, test, method)
-            unit = score_unit(spec, test, method, augmented, time.perf_counter() - started)
-            if method == "none":
-                unit.samples = real_samples(test)
-            progress(spec.evaluation.n_splits, f"{test.case.key} {method}")
-            yield unit
-    cgan_tests = [t for t in tests if "cgan" in methods_of[t.case.key]]
-    if cgan_tests:
-        yield from _cgan_group_units(spec, cgan_tests, progress)
-
-
-def _cgan_group_units(spec, tests: list[PreparedTest], progress) -> Iterator[UnitResult]:
-    """Train the CGANs of every fold of these tests as one batch, then score each test."""
-    train_sets, seeds = [], []
-    for test in tests:
-        train_sets += test.training_sets()
-        seeds += [derive_seed(spec.seed, test.case.key, f, "cgan") for f in range(len(test.folds))]
-    label = tests[0].case.key if len(tests) == 1 else f"{len(tests)} tests"
-    n_gans = len(train_sets)
-
-    reported = 0
-
-    def on_iteration(done_iterations: int) -> None:
-        nonlocal reported
-        if done_iterations - reported >= 10 or done_iterations == spec.cgan.iterations:
-            progress(n_gans * (done_iterations - reported) / 100, f"{label} cgan x{n_gans}")
-            reported = done_iterations
-
-    started = time.perf_counter()
-    trained = train_cgans(train_sets, 2, spec.cgan, seeds, progress=on_iteration)
-    train_seconds = time.perf_counter() - started
-    for t_index, test in enumerate(tests):
-        first = t_index * len(test.folds)
-        augmented = []
-        for fold, ((X_train, y_train), deficit) in enumerate(
-            zip(test.training_sets(), test.minority_deficits(), strict=True)
-        ):
-            seed = derive_seed(spec.seed, test.case.key, fold, "cgan-sample")
-            augmented.append(
-                oversample_with_trained(trained, first + fold, X_train, y_train, {1: deficit}, seed)
-            )
-        generated = trained.generate(
-            first, np.ones(N_SAMPLE_ROWS, dtype=np.int64), derive_seed(spec.seed, "report")
-        )
-        extras = {
-            "samples": {**real_samples(test), ("generated", 1): generated},
-            "losses": {f: trained.losses[first + f] for f in range(len(test.folds))},
-        }
-        # The group's training time is shared evenly by its tests.
-        yield score_unit(spec, test, "cgan", augmented, train_seconds / len(tests), extras)
+        for name in methods_of[test.case.key]:
+            method = get_method(name)
+            if not method.batches_tests:
+                yield from run_method(spec, [test], method, progress)
+    for name in spec.methods:
+        method = get_method(name)
+        batch = [test for test in tests if name in methods_of[test.case.key]]
+        if method.batches_tests and batch:
+            yield from run_method(spec, batch, method, progress)
 
 
 def _groups(pending, max_gans: int, spec: StudySpec, n_workers: int = 1) -> Iterable[list]:

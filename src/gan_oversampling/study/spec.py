@@ -17,23 +17,44 @@ from pydantic import (
     ConfigDict,
     Field,
     ValidationError,
+    create_model,
     field_validator,
     model_validator,
 )
 
 from gan_oversampling.datasets.kdd import KDD_ATTACK_FAMILY, KDD_FAMILIES, KDD_NORMAL
 from gan_oversampling.datasets.tabular import CYBER_DATASETS
-from gan_oversampling.errors import UserError
-from gan_oversampling.gan.config import CGANConfig
-
-METHODS = ("none", "random", "smote", "borderline-smote", "adasyn", "cgan", "ctgan")
+from gan_oversampling.errors import UserError, one_line
+from gan_oversampling.samplers.registry import (
+    BASELINE,
+    CGAN,
+    METHODS,
+    settings_sections,
+)
 
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class MnistData(_Strict):
+class _SizeRatioGrid(_Strict):
+    """A data grid over majority sizes x imbalance ratios (fields declared by each kind)."""
+
+    @model_validator(mode="after")
+    def _minority_rows(self) -> _SizeRatioGrid:
+        for n_majority in self.majority_sizes:
+            for ratio in self.imbalance_ratios:
+                # int() truncates, as the study protocol does: int(5 * 0.1) is 0.
+                if int(n_majority * ratio) < 1:
+                    raise ValueError(
+                        f"n_majority {n_majority} with imbalance_ratio {ratio} gives no "
+                        f"minority rows (int({n_majority} * {ratio}) = 0); use a larger "
+                        "n_majority or ratio"
+                    )
+        return self
+
+
+class MnistData(_SizeRatioGrid):
     """MNIST fours (majority) against rotated fours (minority), PROTOCOL.md section 1."""
 
     kind: Literal["mnist"] = "mnist"
@@ -54,13 +75,7 @@ class MnistData(_Strict):
     def build_source(self, data_dir: str | Path | None):
         from gan_oversampling.difficulty.mnist import MnistSource
 
-        return MnistSource(
-            rotations=self.rotations,
-            sides=self.sides,
-            majority_sizes=self.majority_sizes,
-            imbalance_ratios=self.imbalance_ratios,
-            data_dir=data_dir,
-        )
+        return MnistSource(self, data_dir)
 
 
 def _unique_levels(levels: list) -> list:
@@ -85,7 +100,7 @@ _KEY_SAFE = r"^[A-Za-z0-9_.-]+$"
 _KDD_LABELS = (KDD_NORMAL, *KDD_FAMILIES, *KDD_ATTACK_FAMILY)
 
 
-class CyberData(_Strict):
+class CyberData(_SizeRatioGrid):
     """The author's seven cybersecurity datasets, PROTOCOL.md section 2 (already in [-1, 1])."""
 
     kind: Literal["cyber"] = "cyber"
@@ -101,12 +116,7 @@ class CyberData(_Strict):
     def build_source(self, data_dir: str | Path | None):
         from gan_oversampling.difficulty.tabular import CyberSource
 
-        return CyberSource(
-            datasets=self.datasets,
-            majority_sizes=self.majority_sizes,
-            imbalance_ratios=self.imbalance_ratios,
-            data_dir=data_dir,
-        )
+        return CyberSource(self, data_dir)
 
 
 class KddTask(_Strict):
@@ -145,7 +155,7 @@ def _default_kdd_tasks() -> list[KddTask]:
     ]
 
 
-class KddData(_Strict):
+class KddData(_SizeRatioGrid):
     """NSL-KDD (train 20% + test files as one pool) or KDD Cup 99 10%, binary tasks.
 
     `scaling`: "fold" fits the min-max scaler on each training fold; "whole" fits it on the
@@ -176,17 +186,10 @@ class KddData(_Strict):
     def build_source(self, data_dir: str | Path | None):
         from gan_oversampling.difficulty.kdd import KddSource
 
-        return KddSource(
-            dataset=self.kind,
-            tasks=[task.model_dump() for task in self.tasks],
-            majority_sizes=self.majority_sizes,
-            imbalance_ratios=self.imbalance_ratios,
-            data_dir=data_dir,
-            scaling=self.scaling,
-        )
+        return KddSource(self, data_dir)
 
 
-class TableData(_Strict):
+class TableData(_SizeRatioGrid):
     """A user's own .csv or .parquet file: `majority` labels vs `minority` labels.
 
     A relative `path` is relative to the current directory when the study runs. Every
@@ -241,17 +244,7 @@ class TableData(_Strict):
     def build_source(self, data_dir: str | Path | None):
         from gan_oversampling.difficulty.table import TableSource
 
-        return TableSource(
-            path=self.path,
-            label_column=self.label_column,
-            majority=self.majority,
-            minority=self.minority,
-            majority_sizes=self.majority_sizes,
-            imbalance_ratios=self.imbalance_ratios,
-            categorical=self.categorical,
-            sha256=self.sha256,
-            scaling=self.scaling,
-        )
+        return TableSource(self)
 
 
 DataSpec = Annotated[MnistData | CyberData | KddData | TableData, Field(discriminator="kind")]
@@ -274,14 +267,17 @@ class EvaluationSpec(_Strict):
     ] = "paper-mlp"
 
 
-class StudySpec(_Strict):
+class _StudyFields(_Strict):
+    # The settings table of each method of the registry ([cgan], [ctgan], ...) is added
+    # to these fields below, read off the registry.
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
     name: Annotated[str, Field(min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")]
     description: str = ""
     subset_of: str | None = None
     seed: Annotated[int, Field(ge=0)] = 0
     data: DataSpec = Field(default_factory=MnistData)
-    methods: list[Literal[METHODS]] = ["none", "cgan"]  # type: ignore[valid-type]
-    cgan: CGANConfig = Field(default_factory=CGANConfig)
+    methods: list[str] = [BASELINE, CGAN]
     evaluation: EvaluationSpec = Field(default_factory=EvaluationSpec)
     # Optional: only these points of the data grid (a fractional design); each maps every
     # factor named to a level of the grid, e.g. {rotation = 30, side = 8, ...}.
@@ -301,15 +297,90 @@ class StudySpec(_Strict):
     def _methods(cls, methods: list[str]) -> list[str]:
         if not methods:
             raise ValueError("needs at least one method")
+        unknown = [name for name in methods if name not in METHODS]
+        if unknown:
+            raise ValueError(f"unknown method(s) {', '.join(unknown)}; known: {', '.join(METHODS)}")
         if len(set(methods)) != len(methods):
             raise ValueError("methods must be unique")
         return methods
 
+    def method_settings(self, method: str):
+        """The settings of `method` (its table of the study file); None if it has none."""
+        if method not in settings_sections():
+            return None
+        return getattr(self, _section_field(method))
+
+    @property
+    def device(self) -> str:
+        """Where the methods that train run ("auto" unless a settings table says)."""
+        for section in settings_sections():
+            device = getattr(self.method_settings(section), "device", None)
+            if device is not None:
+                return device
+        return "auto"
+
+    def with_device(self, device: str) -> StudySpec:
+        """The same study run on `device` (every settings table with a device field);
+        UserError for a name no table allows."""
+        update = {}
+        for section in settings_sections():
+            settings = self.method_settings(section)
+            if "device" in type(settings).model_fields:
+                try:
+                    update[_section_field(section)] = type(settings).model_validate(
+                        {**settings.model_dump(), "device": device}
+                    )
+                except ValidationError as exc:
+                    raise UserError(one_line(exc, show_input=True)) from None
+        return self.model_copy(update=update)
+
     def settings_hash(self) -> str:
-        """What must match for stored results to count as results of this study."""
-        # Where it runs (device) does not make results of another study.
-        settings = self.model_dump(mode="json", exclude={"description": True, "cgan": {"device"}})
+        """What must match for stored results to count as results of this study.
+
+        Where it runs (device) does not make results of another study. A setting that
+        reproduces what older versions did without it (see `_HASHED_ONLY_IF_CHANGED`) is
+        left out, so their results databases resume.
+        """
+        settings = self.model_dump(mode="json", by_alias=True, exclude={"description"})
+        for section, model in settings_sections().items():
+            table = settings.get(section) or {}
+            table.pop("device", None)
+            for field, old_value in _HASHED_ONLY_IF_CHANGED.get(section, {}).items():
+                if table.get(field) == old_value:
+                    table.pop(field)
+            if section not in _ALWAYS_HASHED and table == _defaults(model):
+                settings.pop(section)
         return hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:16]
+
+
+# Settings added after the first results databases, with the value that reproduces what
+# those versions did; and the sections those versions hashed in full.
+_HASHED_ONLY_IF_CHANGED = {CGAN: {"output_range": "tanh"}}
+_ALWAYS_HASHED = {CGAN}
+
+
+def _defaults(model) -> dict:
+    table = model().model_dump(mode="json")
+    table.pop("device", None)
+    return table
+
+
+def _section_field(method: str) -> str:
+    return method.replace("-", "_")
+
+
+def _settings_fields() -> dict:
+    fields = {}
+    for method, model in settings_sections().items():
+        alias = method if _section_field(method) != method else None
+        fields[_section_field(method)] = (model, Field(default_factory=model, alias=alias))
+    return fields
+
+
+StudySpec = create_model(
+    "StudySpec", __base__=_StudyFields, __module__=__name__, **_settings_fields()
+)
+StudySpec.__doc__ = "A whole study: data grid, methods and their settings, evaluation."
 
 
 def parse_study(raw: dict, origin: str) -> StudySpec:
@@ -317,7 +388,7 @@ def parse_study(raw: dict, origin: str) -> StudySpec:
     try:
         return StudySpec.model_validate(raw)
     except ValidationError as exc:
-        raise UserError(f"{origin}: {_one_line(exc)}") from None
+        raise UserError(f"{origin}: {one_line(exc, hide=_is_union_tag, root='study')}") from None
 
 
 def load_study_file(path: str | Path) -> StudySpec:
@@ -329,17 +400,6 @@ def load_study_file(path: str | Path) -> StudySpec:
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise UserError(f"study file {path} is not valid TOML: {exc}") from None
     return parse_study(raw, f"study file {path}")
-
-
-def _one_line(exc: ValidationError) -> str:
-    messages = []
-    for error in exc.errors():
-        where = ".".join(str(part) for part in error["loc"] if not _is_union_tag(part))
-        message = error["msg"]
-        if error["type"] == "extra_forbidden":
-            message = "unknown field"
-        messages.append(f"{where or 'study'}: {message}")
-    return "; ".join(messages)
 
 
 def _is_union_tag(part) -> bool:

@@ -1,5 +1,7 @@
 """One unit of work: a method evaluated on every fold of one test dataset.
 
+Every method goes through the same steps, read off its registry entry (`samplers.registry`).
+
 The protocol of each fold: oversample the training fold only (or not, for the baseline),
 shuffle the augmented rows (`random_state=0`, as the original does), fit a fresh
 classifier, score each class on the untouched test fold.
@@ -10,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import platform
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 
@@ -21,13 +24,14 @@ from gan_oversampling.difficulty.base import TestCase
 from gan_oversampling.evaluation.classifiers import make_classifier
 from gan_oversampling.evaluation.folds import make_folds
 from gan_oversampling.evaluation.metrics import evaluate_fold
-from gan_oversampling.samplers.classic import make_fold_sampler
+from gan_oversampling.samplers.base import Method, Resampled, TrainingFold
 from gan_oversampling.study.spec import StudySpec
 from gan_oversampling.study.store import UnitResult
 
 LABELS = (0, 1)
 ROLES = {0: "majority", 1: "minority"}
 N_SAMPLE_ROWS = 10  # rows kept per class for the report's sample grids
+Progress = Callable[[float, str], None]  # (work units advanced, description)
 
 
 def derive_seed(study_seed: int, *parts: object) -> int:
@@ -66,40 +70,66 @@ class PreparedTest:
     def training_sets(self) -> list[tuple[np.ndarray, np.ndarray]]:
         return [(X_train, y_train) for X_train, y_train, _, _ in self.fold_data]
 
-    def minority_deficits(self) -> list[int]:
-        """Rows to generate per training fold: #majority - #minority (never negative)."""
-        counts = [np.bincount(y_train, minlength=2) for _, y_train in self.training_sets()]
-        return [max(0, int(c[0] - c[1])) for c in counts]
 
 
-def fold_augment(spec: StudySpec, test: PreparedTest, method: str):
-    """Training folds oversampled one by one (or left alone for 'none')."""
-    augmented = []
+def training_folds(spec: StudySpec, test: PreparedTest, method: Method) -> list[TrainingFold]:
+    """The test's training folds as `method` gets them: each with the rows it must generate
+    (the minority class up to the majority's count) and its seeds."""
+    folds = []
     for fold, (X_train, y_train) in enumerate(test.training_sets()):
-        if method == "none":
-            augmented.append((X_train, y_train))
-            continue
-        seed = derive_seed(spec.seed, test.case.key, fold, method)
-        sampler = make_fold_sampler(method, y_train, seed)
-        augmented.append(sampler.fit_resample(X_train, y_train))
-    return augmented
+        seeds = tuple(
+            derive_seed(spec.seed, test.case.key, fold, stream) for stream in method.seed_streams
+        )
+        folds.append(TrainingFold(X_train, y_train, minority_deficit(y_train), seeds))
+    return folds
+
+
+def minority_deficit(y_train: np.ndarray) -> dict[int, int]:
+    """Minority rows to generate: #majority - #minority, never negative (a fold of an
+    unstratified split may hold few or no minority rows)."""
+    counts = np.bincount(y_train, minlength=2)
+    return {1: max(0, int(counts[0] - counts[1]))}
+
+
+def run_method(
+    spec: StudySpec, tests: list[PreparedTest], method: Method, progress: Progress
+) -> list[UnitResult]:
+    """One unit per test: `method` resamples the training folds of all `tests` in one call
+    (a generator trains their models as one batch), then each test is scored."""
+    folds = [fold for test in tests for fold in training_folds(spec, test, method)]
+    label = tests[0].case.key if len(tests) == 1 else f"{len(tests)} tests"
+    description = f"{label} {method.name}" + (f" x{len(folds)}" if method.batches_tests else "")
+    result = method.resample(
+        folds,
+        spec.method_settings(method.name),
+        LABELS,
+        lambda work: progress(work, description),
+    )
+    units, first = [], 0
+    for test in tests:
+        resampled = result.folds[first : first + len(test.folds)]
+        first += len(test.folds)
+        # A batch's time is shared evenly by its tests.
+        units.append(score_unit(spec, test, method, resampled, result.fit_seconds / len(tests)))
+    return units
 
 
 def score_unit(
     spec: StudySpec,
     test: PreparedTest,
-    method: str,
-    augmented: list[tuple[np.ndarray, np.ndarray]],
+    method: Method,
+    resampled: list[Resampled],
     fit_seconds: float,
-    extras: dict | None = None,
 ) -> UnitResult:
-    """Fit the classifier on each (augmented) training fold and score the test fold."""
+    """Fit the classifier on each (resampled) training fold and score the test fold."""
     started = time.perf_counter()
     scores = []
-    for fold, ((X_train, y_train), (_, _, X_test, y_test)) in enumerate(
-        zip(augmented, test.fold_data, strict=True)
+    for fold, (fold_rows, (_, _, X_test, y_test)) in enumerate(
+        zip(resampled, test.fold_data, strict=True)
     ):
-        if method != "none":
+        X_train, y_train = fold_rows.X, fold_rows.y
+        if method.kind != "baseline":
+            # The original shuffles the augmented rows before fitting.
             X_train, y_train = shuffle(X_train, y_train, random_state=0)
         classifier = make_classifier(
             spec.evaluation.classifier, derive_seed(spec.seed, test.case.key, fold, "classifier")
@@ -108,24 +138,37 @@ def score_unit(
         scores += [
             {**row, "fold": fold, "class_role": ROLES[int(row["class_label"])]} for row in rows
         ]
-    extras = extras or {}
     return UnitResult(
         study=spec.name,
         test_key=test.case.key,
-        method=method,
+        method=method.name,
         source=test.case.source,
         factors=dict(test.case.factors),
         seed=spec.seed,
-        iterations=spec.cgan.iterations if method == "cgan" else None,
+        iterations=method.iterations(spec.method_settings(method.name)),
         classifier=spec.evaluation.classifier,
         cv=f"{spec.evaluation.cv}-{spec.evaluation.n_splits}",
         fit_seconds=fit_seconds,
         eval_seconds=time.perf_counter() - started,
         versions=library_versions(),
         scores=scores,
-        samples=extras.get("samples", {}),
-        losses=extras.get("losses", {}),
+        samples=_report_samples(test, method, resampled),
+        losses={f: r.losses for f, r in enumerate(resampled) if r.losses is not None},
     )
+
+
+def _report_samples(test: PreparedTest, method: Method, resampled: list[Resampled]) -> dict:
+    """Real rows (with the baseline) or real and generated rows (with a generator) of the
+    first fold, for the report's sample grids."""
+    if method.kind == "classic":
+        return {}
+    samples = real_samples(test)
+    if method.kind == "generative":
+        n_real = len(test.training_sets()[0][1])
+        first = resampled[0]
+        generated = first.X[n_real:][first.y[n_real:] == 1][:N_SAMPLE_ROWS]
+        samples[("generated", 1)] = np.asarray(generated, dtype=np.float32)
+    return samples
 
 
 def real_samples(test: PreparedTest) -> dict[tuple[str, int], np.ndarray]:

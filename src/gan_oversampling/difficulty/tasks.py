@@ -1,0 +1,145 @@
+"""Binary tasks over a labelled table ("these labels vs those") as a grid of test datasets.
+
+A task's pool holds the rows of its majority labels (class 0) and of its minority labels
+(class 1), in file order; its variants are built like the cybersecurity ones
+(`difficulty.tabular.variant_rows`). The raw rows mix numbers and categories, so the source
+gives a preprocessor: categorical columns one-hot encoded over a vocabulary fixed from every
+row of the data (the same features in every fold), numeric columns min-max scaled to [-1, 1]
+on the training fold only, test values clipped to [-1, 1]. With scaling "whole" the scaler
+is instead fitted on the whole test dataset, as the original study did, and `load` returns
+scaled rows.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+
+import numpy as np
+from sklearn.compose import ColumnTransformer
+from sklearn.preprocessing import MinMaxScaler, OneHotEncoder
+
+from gan_oversampling.datasets.tabular import RawTable
+from gan_oversampling.difficulty.base import TestCase, check_feasible, format_level
+from gan_oversampling.difficulty.tabular import variant_rows
+from gan_oversampling.errors import UserError
+
+
+@dataclass(frozen=True)
+class BinaryTask:
+    """Rows labelled `majority` (class 0) against rows labelled `minority` (class 1)."""
+
+    name: str
+    majority: tuple[str, ...]
+    minority: tuple[str, ...]
+
+
+def table_preprocessor(table: RawTable) -> ColumnTransformer:
+    """Unfitted: one-hot categories (fixed vocabulary), numbers min-max scaled to [-1, 1].
+
+    Output columns: the one-hot blocks first, then the numeric columns, in file order.
+    """
+    encoder = OneHotEncoder(
+        categories=[list(vocabulary) for vocabulary in table.vocabularies],
+        sparse_output=False,
+        dtype=np.float64,
+    )
+    # clip=True keeps test values beyond the training range inside the tanh range [-1, 1].
+    scaler = MinMaxScaler(feature_range=(-1, 1), clip=True)
+    return ColumnTransformer(
+        [("categories", encoder, table.categorical_positions),
+         ("numbers", scaler, table.numeric_positions)],
+        sparse_threshold=0,
+    )
+
+
+@dataclass(frozen=True)
+class TaskGrid:
+    """Tasks x majority sizes x imbalance ratios over one table: the cases and their rows."""
+
+    source: str
+    table: RawTable
+    tasks: tuple[BinaryTask, ...]  # labels already expanded from family names
+    sizes: tuple[int, ...]
+    ratios: tuple[float, ...]
+    scaling: str
+    leading_factors: dict
+    task_in_key: bool
+
+    def cases(self) -> list[TestCase]:
+        return [case for case, _ in self._cases_with_tasks()]
+
+    def load(self, case: TestCase) -> tuple[np.ndarray, np.ndarray]:
+        factors, task = self._known(case)
+        majority, minority = self._class_rows(task)
+        pool_rows = np.concatenate([majority, minority])
+        pool_y = np.repeat(np.array([0, 1], dtype=np.int64), [len(majority), len(minority)])
+        rows, y = variant_rows(pool_y, factors["n_majority"], factors["imbalance_ratio"])
+        X = self.table.rows(pool_rows[rows])
+        if self.scaling == "whole":
+            X = table_preprocessor(self.table).fit_transform(X).astype(np.float32)
+        return X, y
+
+    def make_preprocessor(self) -> ColumnTransformer | None:
+        return table_preprocessor(self.table) if self.scaling == "fold" else None
+
+    def _class_rows(self, task: BinaryTask) -> tuple[np.ndarray, np.ndarray]:
+        return self.table.rows_with_labels(task.majority), self.table.rows_with_labels(
+            task.minority
+        )
+
+    def _cases_with_tasks(self) -> list[tuple[TestCase, BinaryTask]]:
+        features = self.table.encoded_width
+        pairs = []
+        for task in self.tasks:
+            majority, minority = self._class_rows(task)
+            counts = {0: len(majority), 1: len(minority)}
+            for n_majority, ratio in itertools.product(self.sizes, self.ratios):
+                check_feasible(counts, n_majority, ratio, where=f"{self.source} task {task.name}")
+                pairs.append((self._case(task, features, n_majority, ratio), task))
+        return pairs
+
+    def _known(self, case: TestCase) -> tuple[dict, BinaryTask]:
+        """The factors (as this grid defines them) and the task of a case of this grid."""
+        if case.source != self.source:
+            raise UserError(
+                f"test case {case.key!r} is from source {case.source!r}, not {self.source!r}"
+            )
+        for known, task in self._cases_with_tasks():
+            if known.key == case.key:
+                return known.factors, task
+        raise UserError(f"unknown {self.source} test case {case.key!r} (not in this grid)")
+
+    def _case(self, task: BinaryTask, features: int, n_majority: int, ratio: float) -> TestCase:
+        prefix = f"{task.name}-" if self.task_in_key else ""
+        factors = dict(self.leading_factors)
+        if self.task_in_key:
+            factors["task"] = task.name
+        factors.update(features=features, n_majority=n_majority, imbalance_ratio=ratio)
+        key = f"{prefix}n{n_majority}-ir{format_level(ratio)}"
+        return TestCase(source=self.source, key=key, factors=factors)
+
+
+class TaskSource:
+    """A source whose cases and rows come from a `TaskGrid` that a subclass builds.
+
+    The grid is built again on each call: the table behind it is cached by its loader
+    (and re-read when its file changes), so this costs little and sees an edited file.
+    """
+
+    name: str
+
+    def grid(self) -> TaskGrid:
+        raise NotImplementedError
+
+    def cases(self) -> list[TestCase]:
+        """Every test case, task outermost and imbalance ratio innermost."""
+        return self.grid().cases()
+
+    def load(self, case: TestCase) -> tuple[np.ndarray, np.ndarray]:
+        """The rows of `case` (raw, or scaled with scaling "whole") and y int64."""
+        return self.grid().load(case)
+
+    def make_preprocessor(self, case: TestCase) -> ColumnTransformer | None:
+        """A fresh, unfitted encoder and scaler for one fold; None with scaling "whole"."""
+        return self.grid().make_preprocessor()
