@@ -35,6 +35,7 @@ import torch.nn.functional as F
 from gan_oversampling.gan.config import CGANConfig, make_config
 from gan_oversampling.gan.models import _StackedBatchNorm
 from gan_oversampling.gan.train import train_cgans
+from machine_load import load_text
 
 GANS = (1, 5, 20)
 WIDTHS = (256, 512, 1024)
@@ -141,14 +142,6 @@ def training_check(iterations: int) -> str:
             f"K=5, default architecture)")
 
 
-def load() -> str:
-    """The 1-minute load average, flagged when other jobs were running: before this
-    benchmark starts any work, a load of 1 or more is theirs."""
-    value = os.getloadavg()[0]
-    return f"{value:.2f}" + (" (a loaded machine: other jobs compete for the CPUs)"
-                             if value >= 1.0 else "")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=9)
@@ -158,7 +151,7 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     print(f"torch {torch.__version__}, {args.threads} thread(s), {args.repeats} interleaved "
-          f"repeats, {os.cpu_count()} CPUs; 1-minute load average before: {load()}")
+          f"repeats, {os.cpu_count()} CPUs; 1-minute load average before: {load_text()}")
     print(f"{'K':>3} {'W':>5} {'hand us':>9} {'F.bn us':>9} {'F.bn/hand':>10} "
           f"{'max |d| out':>12} {'d_in':>8} {'d_gamma':>8} {'d_beta':>8} {'run_mean':>8} "
           f"{'run_var':>8}")

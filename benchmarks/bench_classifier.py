@@ -38,6 +38,7 @@ from gan_oversampling.evaluation.paper_mlp import (
     PaperMLP,
     _KerasAdam,
 )
+from machine_load import load_text
 
 SHAPES = ((1400, 784), (1400, 16), (160, 196), (140, 22))
 
@@ -55,23 +56,17 @@ class AutogradFlatMLP(PaperMLP):
         # Views taken after requires_grad, so their gradients accumulate into flat.grad.
         layers = _views_of(flat, n_features, self.hidden_units, n_outputs)
         optimiser = _KerasAdam(flat.data, float(self.learning_rate))
-        n_rows, loss_curve = inputs.shape[0], []
-        for _ in range(self.epochs):
-            order = torch.randperm(n_rows, generator=generator)
-            epoch_inputs, epoch_targets = inputs[order], targets[order]
-            weighted_loss = torch.zeros(())
-            for start in range(0, n_rows, self.batch_size):
-                batch = epoch_inputs[start : start + self.batch_size]
-                hidden = torch.addmm(layers[1], batch, layers[0]).relu()
-                logits = torch.addmm(layers[3], hidden, layers[2])
-                loss = F.binary_cross_entropy_with_logits(
-                    logits, epoch_targets[start : start + self.batch_size]
-                )
-                flat.grad = None
-                loss.backward()
-                optimiser.step(flat.grad)
-                weighted_loss += loss.detach() * batch.shape[0]
-            loss_curve.append(float(weighted_loss) / n_rows)
+
+        def step(batch, batch_targets):
+            hidden = torch.addmm(layers[1], batch, layers[0]).relu()
+            logits = torch.addmm(layers[3], hidden, layers[2])
+            loss = F.binary_cross_entropy_with_logits(logits, batch_targets)
+            flat.grad = None
+            loss.backward()
+            optimiser.step(flat.grad)
+            return loss
+
+        loss_curve = _epochs(self, inputs, targets, generator, step)
         flat.requires_grad_(False)
         return loss_curve
 
@@ -91,29 +86,38 @@ class LinearModuleMLP(PaperMLP):
                 linear.weight.copy_(kernel.T)
                 linear.bias.copy_(bias)
         optimisers = [_KerasAdam(p.data, float(self.learning_rate)) for p in network.parameters()]
-        n_rows, loss_curve = inputs.shape[0], []
-        for _ in range(self.epochs):
-            order = torch.randperm(n_rows, generator=generator)
-            epoch_inputs, epoch_targets = inputs[order], targets[order]
-            weighted_loss = torch.zeros(())
-            for start in range(0, n_rows, self.batch_size):
-                batch = epoch_inputs[start : start + self.batch_size]
-                loss = F.binary_cross_entropy_with_logits(
-                    network(batch), epoch_targets[start : start + self.batch_size]
-                )
-                network.zero_grad(set_to_none=True)
-                loss.backward()
-                with torch.no_grad():
-                    for optimiser, param in zip(optimisers, network.parameters(), strict=True):
-                        optimiser.step(param.grad)
-                weighted_loss += loss.detach() * batch.shape[0]
-            loss_curve.append(float(weighted_loss) / n_rows)
+
+        def step(batch, batch_targets):
+            loss = F.binary_cross_entropy_with_logits(network(batch), batch_targets)
+            network.zero_grad(set_to_none=True)
+            loss.backward()
+            with torch.no_grad():
+                for optimiser, param in zip(optimisers, network.parameters(), strict=True):
+                    optimiser.step(param.grad)
+            return loss
+
+        loss_curve = _epochs(self, inputs, targets, generator, step)
         with torch.no_grad():  # back into PaperMLP's layout, which predict() reads
             kernel_1.copy_(network[0].weight.T)
             bias_1.copy_(network[0].bias)
             kernel_2.copy_(network[2].weight.T)
             bias_2.copy_(network[2].bias)
         return loss_curve
+
+
+def _epochs(model: PaperMLP, inputs, targets, generator, step) -> list[float]:
+    """PaperMLP's epoch loop (same shuffles, same batches) around a training `step`."""
+    n_rows, loss_curve = inputs.shape[0], []
+    for _ in range(model.epochs):
+        order = torch.randperm(n_rows, generator=generator)
+        epoch_inputs, epoch_targets = inputs[order], targets[order]
+        weighted_loss = torch.zeros(())
+        for start in range(0, n_rows, model.batch_size):
+            batch = epoch_inputs[start : start + model.batch_size]
+            loss = step(batch, epoch_targets[start : start + model.batch_size])
+            weighted_loss += loss.detach() * batch.shape[0]
+        loss_curve.append(float(weighted_loss) / n_rows)
+    return loss_curve
 
 
 def _views_of(flat, n_features, n_hidden, n_outputs) -> list[torch.Tensor]:
@@ -179,14 +183,6 @@ def time_fits(n_rows: int, n_features: int, repeats: int) -> dict[str, list[floa
     return seconds
 
 
-def load() -> str:
-    """The 1-minute load average, flagged when other jobs were running: before this
-    benchmark starts any work, a load of 1 or more is theirs."""
-    value = os.getloadavg()[0]
-    return f"{value:.2f}" + (" (a loaded machine: other jobs compete for the CPUs)"
-                             if value >= 1.0 else "")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=7)
@@ -195,7 +191,7 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     print(f"torch {torch.__version__}, {args.threads} thread(s), {args.repeats} interleaved "
-          f"repeats, {os.cpu_count()} CPUs; 1-minute load average before: {load()}")
+          f"repeats, {os.cpu_count()} CPUs; 1-minute load average before: {load_text()}")
     print(f"Keras Adam: beta_1={ADAM_BETA_1}, beta_2={ADAM_BETA_2}, epsilon={ADAM_EPSILON}")
     header = (f"{'rows x features':>16} {'hand ms':>9} {'flat ms':>9} {'Linear ms':>10} "
               f"{'flat/hand':>10} {'Linear/hand':>12}")
