@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import sqlite3
 import sys
 from pathlib import Path
 
@@ -95,3 +96,42 @@ def test_fidelity_rejects_unknown_variant(capsys):
     code = fidelity.main(["--variants", "sklearn"])
     assert code == 2
     assert "variants must be among" in capsys.readouterr().err
+
+
+# -- compare_runs ------------------------------------------------------------------------------
+def _scores_db(path, f1_of_fold_1: float = 0.5):
+    with sqlite3.connect(path) as connection:
+        connection.execute(
+            "CREATE TABLE results(study, test_key, method, fold, class_label, precision, recall,"
+            " f1, support)"
+        )
+        for fold, f1 in ((0, 0.25), (1, f1_of_fold_1)):
+            connection.execute(
+                "INSERT INTO results VALUES ('s', 't', 'cgan', ?, 1, 0.5, 0.5, ?, 4)", (fold, f1)
+            )
+
+
+def _compare(first, second, study: str = "s") -> int:
+    return _load("compare_runs").main([str(first), str(second), "--study", study])
+
+
+def test_compare_runs_finds_identical_and_differing_rows(tmp_path, capsys):
+    _scores_db(tmp_path / "a.sqlite")
+    _scores_db(tmp_path / "b.sqlite")
+    _scores_db(tmp_path / "c.sqlite", f1_of_fold_1=0.5 + 1e-12)
+    assert _compare(tmp_path / "a.sqlite", tmp_path / "b.sqlite") == 0
+    assert "rows that differ (exact float comparison): 0" in capsys.readouterr().out
+    assert _compare(tmp_path / "a.sqlite", tmp_path / "c.sqlite") == 1
+    out = capsys.readouterr().out
+    assert "differ (exact float comparison): 1 (methods: cgan)" in out and "f1 1e-12" in out
+
+
+def test_compare_runs_bad_input_is_one_line(tmp_path, capsys):
+    _scores_db(tmp_path / "a.sqlite")
+    assert _compare(tmp_path / "a.sqlite", tmp_path / "x.sqlite") == 2
+    assert capsys.readouterr().err.strip() == f"error: {tmp_path / 'x.sqlite'} does not exist"
+    assert _compare(tmp_path / "a.sqlite", tmp_path / "a.sqlite", study="q") == 2
+    assert "holds no scores of study 'q'" in capsys.readouterr().err
+    (tmp_path / "junk.sqlite").write_text("not a database")
+    assert _compare(tmp_path / "junk.sqlite", tmp_path / "a.sqlite") == 2
+    assert "is not a results database" in capsys.readouterr().err
