@@ -44,12 +44,17 @@ class TrainingFold:
 
 @dataclass
 class Resampled:
-    """A fold with its generated rows appended after the original ones."""
+    """A fold with its generated rows appended after the original ones.
+
+    `fault` says why a method could not oversample this fold (a diverged GAN); X and y
+    are then the fold as it was, and a study records the fold's unit as failed.
+    """
 
     X: np.ndarray
     y: np.ndarray
     # Per-iteration training losses (iterations, n_losses), for methods that train.
     losses: np.ndarray | None = None
+    fault: str | None = None
 
 
 @dataclass
