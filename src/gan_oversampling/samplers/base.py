@@ -87,6 +87,9 @@ class Method:
     batches_tests: bool = False
     work_per_fold: Callable[[Any], float] = field(default=lambda settings: 1.0)
     requires: str | None = None  # an optional package it needs, for the message
+    # Raises UserError when the method cannot run here (a missing package); a study calls
+    # it before anything is written.
+    check_available: Callable[[], Any] = field(default=lambda: None)
 
     def iterations(self, settings: Any) -> int | None:
         """Training iterations per fold, for the results store; None for no training."""

@@ -267,4 +267,5 @@ METHOD = Method(
     seed_streams=("ctgan",),
     settings_model=CTGANSettings,
     requires=MISSING_PACKAGE,
+    check_available=import_ctgan,
 )

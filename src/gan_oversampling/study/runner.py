@@ -142,6 +142,8 @@ def check_study(
     """Everything that can be checked before training, writing nothing: the data source,
     the selected tests (`filters`), and the folds of every selected test (too many
     stratified folds for a class shows here). UserError on the first problem."""
+    for name in spec.methods:
+        get_method(name).check_available()
     source = spec.data.build_source(data_dir)
     cases = select_cases(select_listed(source.cases(), spec.tests), filters or {})
     evaluation = spec.evaluation
