@@ -188,9 +188,9 @@ def main() -> None:
         from gan_oversampling.study.dbfile import describe
 
         _fail(describe(exc, "the results database"))
-    except _click.Exit as exc:
+    except typer.Exit as exc:
         sys.exit(exc.exit_code)
-    except _click.Abort:
+    except typer.Abort:
         _fail("interrupted", 130)
     except _click.ClickException as exc:
         # No arguments at all has already shown the help; anything else is a usage error.
