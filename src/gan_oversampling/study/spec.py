@@ -72,11 +72,7 @@ class MnistData(_SizeRatioGrid):
     @field_validator("rotations", "sides", "majority_sizes", "imbalance_ratios")
     @classmethod
     def _non_empty_unique(cls, levels: list) -> list:
-        if not levels:
-            raise ValueError("needs at least one level")
-        if len(set(levels)) != len(levels):
-            raise ValueError("levels must be unique")
-        return levels
+        return _unique_levels(levels)
 
     def build_source(self, data_dir: str | Path | None):
         from gan_oversampling.difficulty.mnist import MnistSource
@@ -276,9 +272,7 @@ class EvaluationSpec(_Strict):
 class _StudyFields(_Strict):
     # The settings table of each method of the registry ([cgan], [ctgan], ...) is added
     # to these fields below, read off the registry.
-    model_config = ConfigDict(
-        extra="forbid", frozen=True, populate_by_name=True, allow_inf_nan=False
-    )
+    model_config = ConfigDict(populate_by_name=True)  # the rest as in _Strict
 
     name: Annotated[str, Field(min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")]
     description: str = ""
