@@ -316,8 +316,8 @@ def test_load_rejects_foreign_and_unknown_cases():
 @pytest.mark.parametrize(
     ("levels", "message"),
     [
-        ({"rotations": [float("inf")]}, "data.rotations.0: Input should be less than 360"),
-        ({"rotations": [float("nan")]}, "data.rotations.0"),
+        ({"rotations": [float("inf")]}, "data.rotations.0: must be a finite number"),
+        ({"rotations": [float("nan")]}, "data.rotations.0: must be a finite number"),
         ({"rotations": []}, "data.rotations: needs at least one level"),
         ({"rotations": "30"}, "data.rotations: Input should be a valid list"),
         ({"rotations": 30}, "data.rotations: Input should be a valid list"),

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from gan_oversampling.errors import UserError
-from gan_oversampling.report import build, plots, tables
+from gan_oversampling.report import folder, plots, tables
 from gan_oversampling.report.build import build_report, headline_rows
 from gan_oversampling.study.store import ResultsStore, UnitResult
 
@@ -342,12 +342,17 @@ def test_failure_keeps_the_old_report(mnist_db, tmp_path, monkeypatch):
     assert leftovers == []
 
 
-def test_rebuild_replaces_the_old_report(mnist_db, tmp_path):
-    out = build_report(mnist_db, tmp_path / "report", n_sample_tests=0)
-    (out / "stale.png").write_bytes(b"old")
+def test_rebuild_replaces_its_own_files_and_keeps_the_users(mnist_db, tmp_path):
+    out = build_report(mnist_db, tmp_path / "report", n_sample_tests=2)
+    assert (out / "samples_0.png").is_file()
+    (out / "my-notes.txt").write_text("mine")
+    (out / "index.html").write_text("old")
     build_report(mnist_db, tmp_path / "report", n_sample_tests=0)
-    assert not (out / "stale.png").exists()
-    assert (out / build.MARKER).is_file() and (out / "index.html").is_file()
+    assert (out / "my-notes.txt").read_text() == "mine"  # never the user's files
+    assert not (out / "samples_0.png").exists()  # the old report's, not written again
+    assert (out / "index.html").read_text() != "old"
+    assert (out / folder.MARKER).is_file()
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
 
 
 def test_loss_plot_needs_a_fold(tmp_path):

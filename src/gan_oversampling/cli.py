@@ -11,6 +11,11 @@ from rich.console import Console
 
 from gan_oversampling.errors import UserError
 
+try:  # typer ships its own copy of click's exceptions
+    import typer._click.exceptions as _click
+except ImportError:
+    import click.exceptions as _click
+
 app = typer.Typer(
     add_completion=False,
     no_args_is_help=True,
@@ -40,6 +45,9 @@ def run(
         list[str] | None,
         typer.Option(help="Run part of the grid: FACTOR=LEVEL[,LEVEL...] (repeatable)."),
     ] = None,
+    retry_failed: Annotated[
+        bool, typer.Option(help="Run again the units an earlier run recorded as failed.")
+    ] = False,
     device: Annotated[str | None, typer.Option(help="auto, cpu, cuda or cuda:N.")] = None,
     workers: Annotated[
         int | None,
@@ -53,13 +61,14 @@ def run(
         int, typer.Option(min=1, help="CGANs trained together as one batched computation.")
     ] = 20,
 ) -> None:
-    """Run a study (resumable: finished units are kept and skipped)."""
+    """Run a study (resumable: finished units are kept and skipped; failed units are
+    recorded with their reason and skipped too, unless --retry-failed)."""
     from gan_oversampling.gan.config import resolve_device
     from gan_oversampling.study.executors import choose_executor
     from gan_oversampling.study.presets import resolve_study
-    from gan_oversampling.study.runner import run_study
+    from gan_oversampling.study.runner import check_study, run_study
     from gan_oversampling.study.store import ResultsStore
-    from gan_oversampling.terminal import RunDisplay, print_headline
+    from gan_oversampling.terminal import RunDisplay, print_failures, print_headline
 
     spec = resolve_study(study)
     if device is not None:
@@ -68,17 +77,21 @@ def run(
     resolved = resolve_device(spec.device)
     spec = spec.with_device(str(resolved))
     executor = choose_executor(device=resolved, workers=workers, threads=threads)
+    # Data, tests and folds are checked before the results file is created or touched.
+    checked = check_study(spec, data_dir=data_dir, filters=_parse_filters(only or []))
     try:
         with ResultsStore.open(db) as store, RunDisplay(console) as display:
             run_study(
                 spec, store, executor, display,
-                data_dir=data_dir, filters=_parse_filters(only or []), max_gans=max_gans,
+                max_gans=max_gans, checked=checked, retry_failed=retry_failed,
             )
+            failed = store.failed_units(spec.name)
     except KeyboardInterrupt:
         # Caught here: the CLI framework would end a Ctrl-C with status 130 and no word.
         errors.print("interrupted: finished units are saved; run the same command to resume")
         raise typer.Exit(130) from None
     print_headline(db, spec.name, console)
+    print_failures(failed, db, console)
 
 
 @app.command()
@@ -90,7 +103,7 @@ def report(
     """Write a report folder (HTML, Markdown, CSV, plots) from a results database."""
     from gan_oversampling.report.build import build_report
 
-    out_dir = out or db.with_name(db.stem + "-report")
+    out_dir = out or db.with_name(db.stem + "-report")  # the database is opened read-only
     written = build_report(db, out_dir, study=study)
     console.print(f"report written to {written / 'index.html'}")
 
@@ -132,8 +145,13 @@ def datasets_show(
     source = parse_study({"name": "datasets-show", "data": levels}, origin).data.build_source(
         data_dir
     )
+    if out.is_dir():
+        raise UserError(f"--out {out} is a folder; give the path of a .png file to write")
     (case,) = source.cases()
-    path = save_image_grid(source.preview(case), side=side, path=out, n_per_row=10)
+    try:
+        path = save_image_grid(source.preview(case), side=side, path=out, n_per_row=10)
+    except OSError as exc:
+        raise UserError(f"cannot write {out}: {exc.strerror or exc}") from None
     console.print(f"saved {path}")
 
 
@@ -157,12 +175,34 @@ def _parse_filters(items: list[str]) -> dict[str, list[str]]:
 
 
 def main() -> None:
-    """Entry point: user errors become one line and exit status 2, never a traceback."""
+    """Entry point: user errors, usage errors included, become one line and exit status 2,
+    never a traceback."""
+    import sqlite3
+
+    command = typer.main.get_command(app)
     try:
-        app()
+        code = command.main(standalone_mode=False, prog_name="gan-oversampling")
     except UserError as exc:
-        errors.print(f"error: {exc}", markup=False, highlight=False, soft_wrap=True)
-        sys.exit(2)
+        _fail(str(exc))
+    except sqlite3.Error as exc:  # a results file that failed below the store's own checks
+        from gan_oversampling.study.dbfile import describe
+
+        _fail(describe(exc, "the results database"))
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except typer.Abort:
+        _fail("interrupted", 130)
+    except _click.ClickException as exc:
+        # No arguments at all has already shown the help; anything else is a usage error.
+        if not isinstance(exc, _click.NoArgsIsHelpError):
+            _fail(exc.format_message())
+        sys.exit(exc.exit_code)
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+def _fail(message: str, status: int = 2) -> None:
+    errors.print(f"error: {message}", markup=False, highlight=False, soft_wrap=True)
+    sys.exit(status)
 
 
 if __name__ == "__main__":

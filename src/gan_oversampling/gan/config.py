@@ -6,9 +6,16 @@ import re
 from typing import Any, Literal
 
 import torch
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
-from gan_oversampling.errors import UserError, one_line
+from gan_oversampling.errors import UserError, one_line, refuse_booleans_in
 
 _DEVICE_PATTERN = re.compile(r"^(auto|cpu|cuda(:\d+)?)$")
 
@@ -26,7 +33,7 @@ class CGANConfig(BaseModel):
     numbers; "tanh" keeps the generator's raw output, as the original study did.
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     latent_dim: int = Field(50, ge=1)
     batch_size: int = Field(32, ge=1)
@@ -44,6 +51,11 @@ class CGANConfig(BaseModel):
     dtype: Literal["float32", "bfloat16"] = "float32"
     output_range: Literal["training", "tanh"] = "training"
     device: str = "auto"
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_booleans_for_numbers(cls, raw: Any) -> Any:
+        return refuse_booleans_in(cls, raw)
 
     @field_validator("generator_hidden", "discriminator_hidden")
     @classmethod

@@ -27,6 +27,12 @@ from gan_oversampling.errors import UserError
 from gan_oversampling.gan.config import CGANConfig, resolve_device
 from gan_oversampling.gan.models import BatchedDiscriminator, BatchedGenerator
 
+# A binary cross-entropy beyond this is no training any more: a healthy CGAN's losses stay
+# below about 20, while a diverged one's logits (and losses) run to 1e25 and on to inf/NaN.
+LOSS_BOUND = 1e6
+_LOSS_NAMES = ("discriminator loss on real rows", "discriminator loss on fakes",
+               "generator loss")
+
 
 @dataclass
 class TrainedCGANs:
@@ -43,6 +49,23 @@ class TrainedCGANs:
     @property
     def n_gans(self) -> int:
         return self.generator.n_gans
+
+    def divergence(self, k: int) -> str | None:
+        """Why GAN k diverged ("diverged at iteration N (...)"), or None if it did not:
+        a loss that is not finite or beyond `LOSS_BOUND`."""
+        _check_member(k, self.n_gans)
+        losses = self.losses[k]
+        bad = ~np.isfinite(losses) | (np.abs(np.nan_to_num(losses)) > LOSS_BOUND)
+        iterations = np.flatnonzero(bad.any(axis=1))
+        if not iterations.size:
+            return None
+        it = int(iterations[0])
+        which = int(np.flatnonzero(bad[it])[0])
+        value = float(losses[it, which])
+        what = (f"{_LOSS_NAMES[which]} {value:.3g}" if np.isfinite(value)
+                else f"{_LOSS_NAMES[which]} is {value}")
+        limit = f" beyond {LOSS_BOUND:g}" if np.isfinite(value) else ""
+        return f"diverged at iteration {it + 1} ({what}{limit})"
 
     def generate(self, k: int, labels: np.ndarray, seed: int) -> np.ndarray:
         """Rows (n, n_features) float32 in [-1, 1] from generator k for encoded `labels`.

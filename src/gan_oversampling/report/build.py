@@ -1,15 +1,18 @@
 """Turn a results database into a report folder: index.html, report.md, CSVs and PNG plots.
 
-The folder is written under a temporary sibling name and renamed into place at the end,
-so a failure never leaves a half-written report (an earlier report stays as it was).
+The report is written under a temporary sibling folder first, so a failure never leaves a
+half-written report (an earlier report stays as it was). A new folder is then renamed into
+place; into an existing report folder each file is moved on its own (each atomically), and
+only files an earlier report wrote (listed in its marker file) are removed: files a user
+put there stay. The results database is opened read-only.
 """
 
 from __future__ import annotations
 
 import html
 import os
-import secrets
 import shutil
+import sqlite3
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,9 +22,10 @@ import pandas as pd
 
 from gan_oversampling.errors import UserError
 from gan_oversampling.report import plots, tables
+from gan_oversampling.report.folder import MARKER, check_target, move_into_place
+from gan_oversampling.study.dbfile import describe
 from gan_oversampling.study.store import ResultsStore
 
-MARKER = ".gan-oversampling-report"  # marks a folder this module may replace
 CLASS_NAMES = {0: "majority", 1: "minority"}  # short: grid row labels have little room
 
 
@@ -51,6 +55,7 @@ class Study:
     name: str
     spec: dict
     frame: pd.DataFrame
+    failures: pd.DataFrame  # units that could not be computed, with their reasons
 
 
 # -- entry points ---------------------------------------------------------------------------
@@ -62,24 +67,30 @@ def build_report(
             or n_sample_tests < 0:
         raise UserError(f"n_sample_tests must be an integer >= 0, got {n_sample_tests!r}")
     target = Path(out_dir).resolve()
-    _check_target(target)
-    with ResultsStore.open(db_path, create=False) as store:
+    check_target(target)
+    with ResultsStore.open(db_path, readonly=True) as store:
         loaded = _load_study(store, study)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        partial = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            partial = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+        except OSError as exc:
+            raise UserError(f"cannot write the report folder {target}: {exc.strerror}") from None
         try:
             os.chmod(partial, 0o755)
             _write_report(loaded, partial, n_sample_tests)
-            _move_into_place(partial, target)
-        except BaseException:
+            move_into_place(partial, target)
+        except sqlite3.Error as exc:  # read while the samples and losses are drawn
+            raise UserError(describe(exc, store.path)) from None
+        except OSError as exc:
+            raise UserError(f"cannot write the report into {target}: {exc}") from None
+        finally:
             shutil.rmtree(partial, ignore_errors=True)
-            raise
     return Path(out_dir)
 
 
 def headline_rows(db_path: Path, study: str | None = None) -> tuple[list[str], list[list[str]]]:
     """The headline as (column names, rows of text), ready for a terminal table."""
-    with ResultsStore.open(db_path, create=False) as store:
+    with ResultsStore.open(db_path, readonly=True) as store:
         loaded = _load_study(store, study)
     return _headline_cells(loaded.frame, loaded.spec)
 
@@ -114,35 +125,14 @@ def _load_study(store: ResultsStore, study: str | None) -> Study:
         raise UserError(f"{store.path} holds no study '{study}'; it holds: " + ", ".join(names))
     frame = store.scores_frame(study)
     if frame.empty:
-        raise UserError(f"{store.path} holds no finished results for study {study}")
-    return Study(store, study, store.study_spec(study), frame)
+        failed = store.failed_units(study)
+        why = (f" ({len(failed)} units failed, e.g. {next(iter(failed.values()))})"
+               if failed else "")
+        raise UserError(f"{store.path} holds no finished results for study {study}{why}")
+    return Study(store, study, store.study_spec(study), frame, store.failures_frame(study))
 
 
 # -- writing --------------------------------------------------------------------------------
-def _check_target(target: Path) -> None:
-    if not target.exists():
-        return
-    if not target.is_dir():
-        raise UserError(f"report folder {target} is a file; give another output folder")
-    if any(target.iterdir()) and not (target / MARKER).exists():
-        raise UserError(f"{target} holds files that are not a gan-oversampling report; "
-                        "give another output folder or empty it")
-
-
-def _move_into_place(partial: Path, target: Path) -> None:
-    if not target.exists():
-        os.replace(partial, target)
-        return
-    retired = target.with_name(f".{target.name}.old-{secrets.token_hex(4)}")
-    os.replace(target, retired)
-    try:
-        os.replace(partial, target)
-    except BaseException:
-        os.replace(retired, target)
-        raise
-    shutil.rmtree(retired, ignore_errors=True)
-
-
 def _write_report(study: Study, folder: Path, n_sample_tests: int) -> None:
     frame = study.frame
     tables.per_test_table(frame).to_csv(folder / "per_test.csv", index=False)
@@ -158,6 +148,7 @@ def _write_report(study: Study, folder: Path, n_sample_tests: int) -> None:
         _samples_section(study, folder, n_sample_tests),
         _loss_section(study, folder),
         _per_test_section(frame),
+        _failures_section(study),
         Section("Timings", [Table("Seconds per method", tables.timings_table(frame), 2)]),
         Section("Library versions", [Table("As recorded by each unit",
                                            tables.versions_table(frame))]),
@@ -165,7 +156,9 @@ def _write_report(study: Study, folder: Path, n_sample_tests: int) -> None:
     title = f"Study {study.name}"
     (folder / "index.html").write_text(_render_html(title, sections), encoding="utf-8")
     (folder / "report.md").write_text(_render_markdown(title, sections), encoding="utf-8")
-    (folder / MARKER).write_text("written by gan-oversampling report\n", encoding="utf-8")
+    files = sorted(path.name for path in folder.iterdir())
+    (folder / MARKER).write_text("written by gan-oversampling report; its files:\n"
+                                 + "".join(f"{name}\n" for name in files), encoding="utf-8")
 
 
 # -- sections -------------------------------------------------------------------------------
@@ -320,6 +313,20 @@ def _per_test_section(frame: pd.DataFrame) -> Section:
     return Section("Per test", [
         "Fold-mean F1 of every test; per_test.csv adds precision and recall.",
         Table("F1 per test", compact),
+    ])
+
+
+def _failures_section(study: Study) -> Section:
+    failures = study.failures
+    if failures.empty:
+        return Section("Failed units", ["No unit failed."])
+    counts = failures.groupby("method").size()
+    summary = ", ".join(f"{tables.method_label(m)} {n}" for m, n in counts.items())
+    shown = failures[["test_key", "method", "reason"]]
+    return Section("Failed units", [
+        f"{len(failures)} units could not be computed ({summary}) and are left out of every "
+        "table above; a resumed run skips them, `run --retry-failed` runs them again.",
+        Table("Failed units and why", shown),
     ])
 
 

@@ -44,12 +44,17 @@ class TrainingFold:
 
 @dataclass
 class Resampled:
-    """A fold with its generated rows appended after the original ones."""
+    """A fold with its generated rows appended after the original ones.
+
+    `fault` says why a method could not oversample this fold (a diverged GAN); X and y
+    are then the fold as it was, and a study records the fold's unit as failed.
+    """
 
     X: np.ndarray
     y: np.ndarray
     # Per-iteration training losses (iterations, n_losses), for methods that train.
     losses: np.ndarray | None = None
+    fault: str | None = None
 
 
 @dataclass
@@ -82,6 +87,9 @@ class Method:
     batches_tests: bool = False
     work_per_fold: Callable[[Any], float] = field(default=lambda settings: 1.0)
     requires: str | None = None  # an optional package it needs, for the message
+    # Raises UserError when the method cannot run here (a missing package); a study calls
+    # it before anything is written.
+    check_available: Callable[[], Any] = field(default=lambda: None)
 
     def iterations(self, settings: Any) -> int | None:
         """Training iterations per fold, for the results store; None for no training."""

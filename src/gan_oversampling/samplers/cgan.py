@@ -63,9 +63,15 @@ def resample_cgan(
     resampled = []
     for k, (fold, fold_ranges) in enumerate(zip(folds, ranges, strict=True)):
         labels, codes = _labels_to_generate(fold.counts, classes)
-        rows = fold_ranges.from_tanh(
-            trained.generate(k, codes, fold.seeds[1]), config.output_range == "training"
-        )
+        fault = trained.divergence(k)
+        raw = None if fault else trained.generate(k, codes, fold.seeds[1])
+        if raw is not None and not np.isfinite(raw).all():
+            fault = "diverged: the generator's rows are not finite numbers (NaN or infinity)"
+        if fault:
+            # Rows of a broken generator never reach a classifier.
+            resampled.append(Resampled(fold.X, fold.y, losses=trained.losses[k], fault=fault))
+            continue
+        rows = fold_ranges.from_tanh(raw, config.output_range == "training")
         X, y = _append(fold.X, fold.y, rows, labels, fold_ranges)
         resampled.append(Resampled(X, y, losses=trained.losses[k]))
     return BatchResult(resampled, time.perf_counter() - started)
@@ -189,6 +195,10 @@ class CGANOversampler(BaseOverSampler):
         printer = _progress_printer(self.config_.iterations) if self.verbose else None
         result = resample_cgan([fold], self.config_, np.unique(y), printer)
         self.losses_ = result.folds[0].losses
+        if result.folds[0].fault:
+            raise GANDivergedError(
+                f"CGAN training {result.folds[0].fault}; try a smaller learning_rate"
+            )
         self.training_seconds_ = result.fit_seconds
         return result.folds[0].X, result.folds[0].y
 
@@ -196,6 +206,10 @@ class CGANOversampler(BaseOverSampler):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = False
         return tags
+
+
+class GANDivergedError(RuntimeError):
+    """The GAN's training diverged: its losses or generated rows are unusable."""
 
 
 def _codes(y: np.ndarray, classes: np.ndarray) -> np.ndarray:

@@ -236,7 +236,7 @@ def _quiet_mixture_fits() -> Iterator[None]:
 class CTGANSettings(BaseModel):
     """The `[ctgan]` table of a study file."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     epochs: int = Field(300, ge=1)
     batch_size: int = Field(500, ge=PAC)
@@ -267,4 +267,5 @@ METHOD = Method(
     seed_streams=("ctgan",),
     settings_model=CTGANSettings,
     requires=MISSING_PACKAGE,
+    check_available=import_ctgan,
 )

@@ -2,7 +2,12 @@
 
 Tests that share a feature count are grouped, and the CGANs of all their training folds
 train as one batched computation. A GAN's result does not depend on its group, so the
-grouping changes speed, never results. Each unit is stored as soon as it is finished.
+grouping changes speed, never results. Each unit is stored as soon as it is finished;
+a unit that cannot be computed is stored as failed, with its reason, and the rest go on.
+
+`check_study` does everything that can be checked before training (data, test selection,
+folds of every selected test) and writes nothing; `run_study` calls it unless handed its
+result, so a caller can check a study before creating its results file.
 """
 
 from __future__ import annotations
@@ -16,11 +21,18 @@ import numpy as np
 
 from gan_oversampling.difficulty.base import TestCase
 from gan_oversampling.errors import UserError
+from gan_oversampling.evaluation.folds import make_folds
 from gan_oversampling.samplers.registry import get_method
 from gan_oversampling.study.executors import Executor, InlineExecutor
 from gan_oversampling.study.spec import StudySpec
-from gan_oversampling.study.store import ResultsStore, UnitResult
-from gan_oversampling.study.units import PreparedTest, Progress, run_method
+from gan_oversampling.study.store import ResultsStore, UnitFailure, UnitResult
+from gan_oversampling.study.units import (
+    PreparedTest,
+    Progress,
+    failure,
+    reason_text,
+    run_method,
+)
 
 
 @dataclass(frozen=True)
@@ -34,6 +46,7 @@ class RunStarted:
     n_pending: int
     total_work: float  # progress units, the sum of every later WorkDone's `work`
     subset_of: str | None
+    n_failed_before: int = 0  # units that failed in an earlier run and are not retried
 
 
 @dataclass(frozen=True)
@@ -42,7 +55,25 @@ class WorkDone:
     description: str
 
 
-ProgressEvent = RunStarted | WorkDone
+@dataclass(frozen=True)
+class UnitFailed:
+    """A unit could not be computed; it is stored as failed and the run goes on."""
+
+    test_key: str
+    method: str
+    reason: str
+
+
+ProgressEvent = RunStarted | WorkDone | UnitFailed
+
+
+@dataclass(frozen=True)
+class CheckedStudy:
+    """A study whose data, test selection and folds have been checked (`check_study`)."""
+
+    spec: StudySpec
+    source: object
+    cases: list[TestCase]
 
 
 @dataclass
@@ -52,6 +83,7 @@ class RunPlan:
     pending: list[tuple[TestCase, list[str]]]
     n_selected: int
     n_done: int
+    n_failed: int = 0  # failed before and skipped
 
     def work(self, spec: StudySpec) -> float:
         """Total work in progress units (see `Method.work_per_fold`)."""
@@ -72,28 +104,56 @@ def run_study(
     data_dir: Path | None = None,
     filters: dict[str, list[str]] | None = None,
     max_gans: int = 20,
+    checked: CheckedStudy | None = None,
+    retry_failed: bool = False,
 ) -> int:
     """Run what is pending of `spec` into `store` on `executor` (default: this process);
-    returns the number of units written. No output: `on_progress` gets a `RunStarted`,
-    then `WorkDone` events as work finishes (None: no events)."""
+    returns the number of units written with results. No output: `on_progress` gets a
+    `RunStarted`, then `WorkDone` events as work finishes and a `UnitFailed` for each unit
+    that fails (None: no events). `checked`: the result of `check_study` (else it is
+    called here). Units that failed in an earlier run are skipped unless `retry_failed`."""
     on_progress = on_progress or (lambda event: None)
-    source = spec.data.build_source(data_dir)
-    cases = select_cases(select_listed(source.cases(), spec.tests), filters or {})
+    if checked is None:
+        checked = check_study(spec, data_dir=data_dir, filters=filters)
     store.register_study(spec.name, spec.settings_hash(), spec.model_dump_json())
-    plan = plan_run(spec, store, cases)
+    plan = plan_run(spec, store, checked.cases, retry_failed=retry_failed)
     on_progress(
         RunStarted(
             spec.name, plan.n_selected, len(spec.methods), plan.n_done,
             sum(len(methods) for _, methods in plan.pending), plan.work(spec), spec.subset_of,
+            plan.n_failed,
         )
     )
     if not plan.pending:
         return 0
     return run_pending(
-        spec, source, plan, store,
+        spec, checked.source, plan, store,
         lambda work, description: on_progress(WorkDone(work, description)),
-        executor, max_gans,
+        executor, max_gans, on_failure=on_progress,
     )
+
+
+def check_study(
+    spec: StudySpec,
+    *,
+    data_dir: Path | None = None,
+    filters: dict[str, list[str]] | None = None,
+) -> CheckedStudy:
+    """Everything that can be checked before training, writing nothing: the data source,
+    the selected tests (`filters`), and the folds of every selected test (too many
+    stratified folds for a class shows here). UserError on the first problem."""
+    for name in spec.methods:
+        get_method(name).check_available()
+    source = spec.data.build_source(data_dir)
+    cases = select_cases(select_listed(source.cases(), spec.tests), filters or {})
+    evaluation = spec.evaluation
+    for case in cases:
+        _, y = source.load(case)
+        try:
+            make_folds(y, evaluation.cv, evaluation.n_splits, evaluation.cv_seed)
+        except UserError as exc:
+            raise UserError(f"test {case.key}: {exc}") from None
+    return CheckedStudy(spec, source, cases)
 
 
 def select_cases(cases: list[TestCase], filters: dict[str, list[str]]) -> list[TestCase]:
@@ -138,15 +198,21 @@ def _level_matches(level, wanted: list[str]) -> bool:
     return False
 
 
-def plan_run(spec: StudySpec, store: ResultsStore, cases: list[TestCase]) -> RunPlan:
+def plan_run(
+    spec: StudySpec, store: ResultsStore, cases: list[TestCase], *, retry_failed: bool = False
+) -> RunPlan:
+    """The units still to run. A failed unit is skipped unless `retry_failed`: its fault
+    (a diverged GAN, a one-class fold) comes back with the same seed and data."""
     done = store.done_units(spec.name)
+    skipped = set() if retry_failed else set(store.failed_units(spec.name))
     pending = []
     for case in cases:
-        methods = [m for m in spec.methods if (case.key, m) not in done]
+        methods = [m for m in spec.methods if (case.key, m) not in done | skipped]
         if methods:
             pending.append((case, methods))
     n_done = sum(1 for case in cases for m in spec.methods if (case.key, m) in done)
-    return RunPlan(pending=pending, n_selected=len(cases), n_done=n_done)
+    n_failed = sum(1 for case in cases for m in spec.methods if (case.key, m) in skipped)
+    return RunPlan(pending=pending, n_selected=len(cases), n_done=n_done, n_failed=n_failed)
 
 
 def run_pending(
@@ -157,15 +223,22 @@ def run_pending(
     progress: Progress,
     executor: Executor | None = None,
     max_gans: int = 20,
+    on_failure: Callable[[UnitFailed], None] | None = None,
 ) -> int:
     """Run every pending unit on `executor` (default: this process); returns how many units
-    were written. Units are written here, one transaction each, as they arrive."""
+    were written with results. Units are written here, one transaction each, as they
+    arrive; a failed unit is recorded as such and reported to `on_failure`."""
     executor = executor or InlineExecutor()
     groups = list(_groups(plan.pending, max_gans, spec, executor.n_workers))
     written = 0
 
-    def write(unit: UnitResult) -> None:
+    def write(unit: UnitResult | UnitFailure) -> None:
         nonlocal written
+        if isinstance(unit, UnitFailure):
+            store.write_failure(unit)
+            if on_failure is not None:
+                on_failure(UnitFailed(unit.test_key, unit.method, unit.reason))
+            return
         store.write_unit(unit)
         written += 1
 
@@ -173,11 +246,21 @@ def run_pending(
     return written
 
 
-def compute_group(spec: StudySpec, source, group: list, progress: Progress) -> Iterator[UnitResult]:
+def compute_group(
+    spec: StudySpec, source, group: list, progress: Progress
+) -> Iterator[UnitResult | UnitFailure]:
     """The units of one group, each as soon as it is finished: test by test the methods
     that resample fold by fold, then each method that batches tests, for all the group's
-    tests at once (their GANs train as one batch)."""
-    tests = [PreparedTest.build(case, *source.load(case), spec, source) for case, _ in group]
+    tests at once (their GANs train as one batch). A test that cannot be prepared fails
+    every unit of it."""
+    tests = []
+    for case, methods in group:
+        try:
+            tests.append(PreparedTest.build(case, *source.load(case), spec, source))
+        except Exception as exc:  # one test's data must not stop the others
+            reason = f"preparing the test failed: {reason_text(exc)}"
+            for name in methods:
+                yield failure(spec, case, name, reason)
     methods_of = {case.key: methods for case, methods in group}
     for test in tests:
         for name in methods_of[test.case.key]:

@@ -24,7 +24,7 @@ from pydantic import (
 
 from gan_oversampling.datasets.kdd import KDD_ATTACK_FAMILY, KDD_FAMILIES, KDD_NORMAL
 from gan_oversampling.datasets.tabular import CYBER_DATASETS
-from gan_oversampling.errors import UserError, one_line
+from gan_oversampling.errors import UserError, one_line, refuse_booleans_in
 from gan_oversampling.samplers.registry import (
     BASELINE,
     CGAN,
@@ -34,7 +34,13 @@ from gan_oversampling.samplers.registry import (
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # NaN and infinity are refused as numbers ("must be a finite number"), not compared.
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_booleans_for_numbers(cls, raw):
+        return refuse_booleans_in(cls, raw)
 
 
 class _SizeRatioGrid(_Strict):
@@ -66,11 +72,7 @@ class MnistData(_SizeRatioGrid):
     @field_validator("rotations", "sides", "majority_sizes", "imbalance_ratios")
     @classmethod
     def _non_empty_unique(cls, levels: list) -> list:
-        if not levels:
-            raise ValueError("needs at least one level")
-        if len(set(levels)) != len(levels):
-            raise ValueError("levels must be unique")
-        return levels
+        return _unique_levels(levels)
 
     def build_source(self, data_dir: str | Path | None):
         from gan_oversampling.difficulty.mnist import MnistSource
@@ -270,7 +272,7 @@ class EvaluationSpec(_Strict):
 class _StudyFields(_Strict):
     # The settings table of each method of the registry ([cgan], [ctgan], ...) is added
     # to these fields below, read off the registry.
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    model_config = ConfigDict(populate_by_name=True)  # the rest as in _Strict
 
     name: Annotated[str, Field(min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")]
     description: str = ""

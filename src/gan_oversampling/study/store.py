@@ -2,7 +2,12 @@
 
 A unit is one (study, test, method): every fold's scores, its timings, a few generated
 rows and the GAN losses. It is written in a single transaction, so an interrupted run
-(Ctrl-C, kill -9) leaves either the whole unit or nothing, and a re-run skips it.
+(Ctrl-C, kill -9) leaves either the whole unit or nothing, and a re-run skips it. A unit
+that cannot be computed (a diverged GAN, a fold a classifier cannot be fitted on) is
+recorded in `faults` with its reason instead; a re-run skips it too unless told to retry.
+
+One run writes at a time (`dbfile.RunLock`); readers (`open(..., readonly=True)`) never
+write, so a read-only results file can be reported.
 """
 
 from __future__ import annotations
@@ -19,9 +24,11 @@ import numpy as np
 import pandas as pd
 
 from gan_oversampling.errors import UserError
+from gan_oversampling.study.dbfile import RunLock, describe, mapped_errors, settings_diff
 
 APPLICATION_ID = 0x47414E4F  # "GANO": marks a file as one of our results databases
-SCHEMA_VERSION = 1
+# 2 added `faults`; a version-1 file gets the table when a run opens it, nothing else changes.
+SCHEMA_VERSION = 2
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS studies(
@@ -74,6 +81,15 @@ CREATE TABLE IF NOT EXISTS losses(
     data BLOB NOT NULL,
     PRIMARY KEY(unit_id, fold)
 );
+CREATE TABLE IF NOT EXISTS faults(
+    study TEXT NOT NULL REFERENCES studies(study),
+    test_key TEXT NOT NULL,
+    method TEXT NOT NULL,
+    factors TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    failed_at TEXT NOT NULL,
+    PRIMARY KEY(study, test_key, method)
+);
 CREATE VIEW IF NOT EXISTS results AS
     SELECT u.study, u.test_key, u.method, u.source, u.factors, u.seed, u.iterations,
            u.classifier, u.cv, u.fit_seconds, u.eval_seconds, u.versions, u.finished_at,
@@ -103,40 +119,88 @@ class UnitResult:
     losses: dict[int, np.ndarray] = field(default_factory=dict)  # fold -> (iterations, 3)
 
 
+@dataclass
+class UnitFailure:
+    """A unit that could not be computed, and why (one line)."""
+
+    study: str
+    test_key: str
+    method: str
+    factors: dict
+    reason: str
+
+
 class ResultsStore:
     """A results database; open it with `ResultsStore.open(path)`."""
 
-    def __init__(self, connection: sqlite3.Connection, path: Path):
+    def __init__(self, connection: sqlite3.Connection, path: Path, lock: RunLock | None = None):
         self._db = connection
         self.path = path
+        self._lock = lock
 
     @classmethod
-    def open(cls, path: str | Path, *, create: bool = True) -> ResultsStore:
+    def open(cls, path: str | Path, *, create: bool = True, readonly: bool = False
+             ) -> ResultsStore:
+        """Open (or create) a results database for a run, holding its run lock; with
+        `readonly`, open an existing one for reading only (no lock, no write)."""
         path = Path(path)
-        if not path.exists():
+        if path.is_dir():
+            raise UserError(f"results database {path} is a folder, not a file")
+        if readonly:
+            return cls._open_readonly(path)
+        is_new = not path.exists()
+        if is_new:
             if not create:
                 raise UserError(f"results database {path} does not exist")
             try:
                 path.parent.mkdir(parents=True, exist_ok=True)
             except OSError as exc:
                 raise UserError(f"cannot create results database {path}: {exc}") from None
-        elif path.is_dir():
-            raise UserError(f"results database {path} is a folder, not a file")
+        lock = RunLock(path).acquire()
         try:
             db = sqlite3.connect(path, timeout=30.0)
-            _check_ours(db, path, is_new=path.stat().st_size == 0)
-            db.execute("PRAGMA foreign_keys = ON")
-            db.execute("PRAGMA journal_mode = WAL")
-            with db:
-                db.executescript(SCHEMA)
-                db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
-                db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-        except sqlite3.DatabaseError as exc:
-            raise UserError(f"{path} is not a gan-oversampling results database ({exc})") from None
+            try:
+                _check_ours(db, path, is_new=path.stat().st_size == 0)
+                db.execute("PRAGMA foreign_keys = ON")
+                db.execute("PRAGMA journal_mode = WAL")
+                with db:
+                    db.executescript(SCHEMA)
+                    db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+                    db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            except BaseException:
+                db.close()
+                raise
+        except BaseException as exc:
+            lock.release()
+            if is_new:  # a file this call created and could not make ours goes again
+                for leftover in (path, *(Path(f"{path}{end}") for end in ("-wal", "-shm"))):
+                    leftover.unlink(missing_ok=True)
+            if isinstance(exc, sqlite3.Error):
+                raise UserError(describe(exc, path)) from None
+            raise
+        return cls(db, path, lock)
+
+    @classmethod
+    def _open_readonly(cls, path: Path) -> ResultsStore:
+        if not path.exists():
+            raise UserError(f"results database {path} does not exist")
+        if path.stat().st_size == 0:
+            raise UserError(f"{path} is empty: not a gan-oversampling results database")
+        try:
+            db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=30.0)
+            try:
+                _check_ours(db, path, is_new=False, readonly=True)
+            except BaseException:
+                db.close()
+                raise
+        except sqlite3.Error as exc:
+            raise UserError(describe(exc, path)) from None
         return cls(db, path)
 
     def close(self) -> None:
         self._db.close()
+        if self._lock is not None:
+            self._lock.release()
 
     def __enter__(self) -> ResultsStore:
         return self
@@ -145,26 +209,32 @@ class ResultsStore:
         self.close()
 
     # -- studies -------------------------------------------------------------------------
+    @mapped_errors
     def register_study(self, study: str, settings_hash: str, spec_json: str) -> None:
-        """Record a study's settings; refuse to mix results of other settings under its name."""
-        row = self._db.execute(
-            "SELECT settings_hash FROM studies WHERE study = ?", (study,)
-        ).fetchone()
-        if row is None:
-            with self._db:
-                self._db.execute(
-                    "INSERT INTO studies VALUES (?, ?, ?, ?)",
-                    (study, settings_hash, spec_json, _now()),
-                )
-        elif row[0] != settings_hash:
+        """Record a study's settings; refuse to mix results of other settings under its name.
+
+        Insert and check are one transaction, so two processes cannot both insert."""
+        with self._db:
+            self._db.execute(
+                "INSERT INTO studies VALUES (?, ?, ?, ?) ON CONFLICT(study) DO NOTHING",
+                (study, settings_hash, spec_json, _now()),
+            )
+            stored_hash, stored_spec = self._db.execute(
+                "SELECT settings_hash, spec FROM studies WHERE study = ?", (study,)
+            ).fetchone()
+        if stored_hash != settings_hash:
+            differences = settings_diff(_json_or_none(stored_spec), _json_or_none(spec_json))
             raise UserError(
-                f"{self.path} already holds study '{study}' run with other settings; "
-                "use another --db or give the study another name"
+                f"{self.path} already holds study '{study}' run with other settings ("
+                + ("; ".join(differences) if differences else "settings differ")
+                + "); use another --db or give the study another name"
             )
 
+    @mapped_errors
     def studies(self) -> list[str]:
         return [r[0] for r in self._db.execute("SELECT study FROM studies ORDER BY created_at")]
 
+    @mapped_errors
     def study_spec(self, study: str) -> dict:
         row = self._db.execute("SELECT spec FROM studies WHERE study = ?", (study,)).fetchone()
         if row is None:
@@ -172,13 +242,53 @@ class ResultsStore:
         return json.loads(row[0])
 
     # -- units ---------------------------------------------------------------------------
+    @mapped_errors
     def done_units(self, study: str) -> set[tuple[str, str]]:
         rows = self._db.execute("SELECT test_key, method FROM units WHERE study = ?", (study,))
         return {(key, method) for key, method in rows}
 
+    @mapped_errors
+    def failed_units(self, study: str) -> dict[tuple[str, str], str]:
+        """(test_key, method) -> reason, for every unit of `study` recorded as failed."""
+        if not self._has_table("faults"):  # a version-1 file opened read-only
+            return {}
+        rows = self._db.execute(
+            "SELECT test_key, method, reason FROM faults WHERE study = ? ORDER BY rowid",
+            (study,),
+        )
+        return {(key, method): reason for key, method, reason in rows}
+
+    @mapped_errors
+    def failures_frame(self, study: str) -> pd.DataFrame:
+        """One row per failed unit: test_key, method, reason, failed_at, then the factors."""
+        if not self._has_table("faults"):
+            return pd.DataFrame(columns=["test_key", "method", "reason", "failed_at"])
+        frame = pd.read_sql_query(
+            "SELECT test_key, method, reason, failed_at, factors FROM faults WHERE study = ?"
+            " ORDER BY rowid", self._db, params=(study,),
+        )
+        factors = pd.DataFrame([json.loads(text) for text in frame["factors"]], index=frame.index)
+        return pd.concat([frame.drop(columns=["factors"]), factors], axis=1)
+
+    @mapped_errors
+    def write_failure(self, failure: UnitFailure) -> None:
+        """Record a unit that could not be computed (replacing an older record of it)."""
+        with self._db:
+            self._db.execute(
+                "INSERT OR REPLACE INTO faults VALUES (?, ?, ?, ?, ?, ?)",
+                (failure.study, failure.test_key, failure.method, json.dumps(failure.factors),
+                 failure.reason, _now()),
+            )
+
+    @mapped_errors
     def write_unit(self, unit: UnitResult) -> None:
         """Write one finished unit in a single transaction (all of it or none of it)."""
         with self._db:
+            # A unit retried after a failure is no longer failed.
+            self._db.execute(
+                "DELETE FROM faults WHERE study = ? AND test_key = ? AND method = ?",
+                (unit.study, unit.test_key, unit.method),
+            )
             cursor = self._db.execute(
                 "INSERT INTO units(study, test_key, method, source, factors, seed, iterations,"
                 " classifier, cv, fit_seconds, eval_seconds, versions, finished_at)"
@@ -218,6 +328,11 @@ class ResultsStore:
             )
 
     # -- reading -------------------------------------------------------------------------
+    def _has_table(self, name: str) -> bool:
+        query = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?"
+        return self._db.execute(query, (name,)).fetchone() is not None
+
+    @mapped_errors
     def scores_frame(self, study: str | None = None) -> pd.DataFrame:
         """One row per (test, method, fold, class), with each factor as its own column."""
         query = "SELECT * FROM results"
@@ -241,6 +356,7 @@ class ResultsStore:
         for key, method, kind, label, n_rows, n_features, blob in rows:
             yield key, method, kind, label, _decode(blob, n_rows, n_features)
 
+    @mapped_errors
     def losses(self, study: str, test_key: str, method: str) -> dict[int, np.ndarray]:
         rows = self._db.execute(
             "SELECT l.fold, l.iterations, l.data FROM losses l JOIN units u USING(unit_id)"
@@ -254,20 +370,27 @@ def _decode(blob: bytes, n_rows: int, n_columns: int) -> np.ndarray:
     return np.frombuffer(blob, dtype=np.float32).reshape(n_rows, n_columns)
 
 
-def _check_ours(db: sqlite3.Connection, path: Path, *, is_new: bool) -> None:
+def _check_ours(db: sqlite3.Connection, path: Path, *, is_new: bool, readonly: bool = False
+                ) -> None:
+    """UserError unless `path` is a new file, one of our databases, or (to be written) an
+    empty SQLite file that no other program has marked as its own."""
     with closing(db.execute("PRAGMA application_id")) as cursor:
         application_id = cursor.fetchone()[0]
+    version = db.execute("PRAGMA user_version").fetchone()[0]
     if is_new or application_id == APPLICATION_ID:
-        if not is_new:
-            version = db.execute("PRAGMA user_version").fetchone()[0]
-            if version > SCHEMA_VERSION:
-                raise UserError(
-                    f"{path} was written by a newer gan-oversampling (schema {version})"
-                )
+        if not is_new and version > SCHEMA_VERSION:
+            raise UserError(f"{path} was written by a newer gan-oversampling (schema {version})")
         return
     tables = db.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
-    if application_id != 0 or tables > 0:
+    if readonly or application_id != 0 or version != 0 or tables > 0:
         raise UserError(f"{path} is not a gan-oversampling results database")
+
+
+def _json_or_none(text: str) -> object:
+    try:
+        return json.loads(text)
+    except (TypeError, ValueError):
+        return None
 
 
 def _now() -> str:

@@ -5,6 +5,11 @@ Every method goes through the same steps, read off its registry entry (`samplers
 The protocol of each fold: oversample the training fold only (or not, for the baseline),
 shuffle the augmented rows (`random_state=0`, as the original does), fit a fresh
 classifier, score each class on the untouched test fold.
+
+A unit that cannot be computed becomes a `UnitFailure` with its reason: the method failed
+or diverged on a fold, it produced non-finite rows (which never reach a classifier), or
+the classifier cannot be fitted (a training fold of one class, which unstratified folds
+make when a test has few minority rows).
 """
 
 from __future__ import annotations
@@ -21,17 +26,19 @@ from sklearn.utils import shuffle
 
 from gan_oversampling import __version__
 from gan_oversampling.difficulty.base import TestCase
+from gan_oversampling.errors import UnitFault, UserError
 from gan_oversampling.evaluation.classifiers import make_classifier
 from gan_oversampling.evaluation.folds import make_folds
 from gan_oversampling.evaluation.metrics import evaluate_fold
 from gan_oversampling.samplers.base import Method, Resampled, TrainingFold
 from gan_oversampling.study.spec import StudySpec
-from gan_oversampling.study.store import UnitResult
+from gan_oversampling.study.store import UnitFailure, UnitResult
 
 LABELS = (0, 1)
 ROLES = {0: "majority", 1: "minority"}
 N_SAMPLE_ROWS = 10  # rows kept per class for the report's sample grids
 Progress = Callable[[float, str], None]  # (work units advanced, description)
+_REASON_LIMIT = 300  # characters of a failure's reason
 
 
 def derive_seed(study_seed: int, *parts: object) -> int:
@@ -93,25 +100,56 @@ def minority_deficit(y_train: np.ndarray) -> dict[int, int]:
 
 def run_method(
     spec: StudySpec, tests: list[PreparedTest], method: Method, progress: Progress
-) -> list[UnitResult]:
+) -> list[UnitResult | UnitFailure]:
     """One unit per test: `method` resamples the training folds of all `tests` in one call
-    (a generator trains their models as one batch), then each test is scored."""
+    (a generator trains their models as one batch), then each test is scored. A test whose
+    folds break the method, or whose scoring fails, gets a `UnitFailure` instead."""
     folds = [fold for test in tests for fold in training_folds(spec, test, method)]
     label = tests[0].case.key if len(tests) == 1 else f"{len(tests)} tests"
     description = f"{label} {method.name}" + (f" x{len(folds)}" if method.batches_tests else "")
-    result = method.resample(
-        folds,
-        spec.method_settings(method.name),
-        LABELS,
-        lambda work: progress(work, description),
-    )
+    try:
+        result = method.resample(
+            folds,
+            spec.method_settings(method.name),
+            LABELS,
+            lambda work: progress(work, description),
+        )
+    except Exception as exc:  # a fault of the method on these folds, not of the study
+        if len(tests) > 1:
+            # One test can break a whole batch; alone, each test gets its own verdict (a
+            # GAN's result does not depend on its batch, so the others come out the same).
+            return [unit for test in tests for unit in run_method(spec, [test], method, progress)]
+        return [failure(spec, tests[0].case, method.name,
+                        f"{method.name} failed: {reason_text(exc)}")]
     units, first = [], 0
     for test in tests:
         resampled = result.folds[first : first + len(test.folds)]
         first += len(test.folds)
-        # A batch's time is shared evenly by its tests.
-        units.append(score_unit(spec, test, method, resampled, result.fit_seconds / len(tests)))
+        faults = [(k, fold.fault) for k, fold in enumerate(resampled) if fold.fault]
+        if faults:
+            k, fault = faults[0]
+            units.append(failure(spec, test.case, method.name, f"fold {k}: {fault}"))
+            continue
+        try:
+            # A batch's time is shared evenly by its tests.
+            units.append(
+                score_unit(spec, test, method, resampled, result.fit_seconds / len(tests))
+            )
+        except Exception as exc:
+            units.append(failure(spec, test.case, method.name, reason_text(exc)))
     return units
+
+
+def failure(spec: StudySpec, case: TestCase, method: str, reason: str) -> UnitFailure:
+    return UnitFailure(spec.name, case.key, method, dict(case.factors), reason)
+
+
+def reason_text(error: BaseException) -> str:
+    """An exception as one short line: a fault says what it is; anything else is named."""
+    text = " ".join(str(error).split())
+    if not isinstance(error, UnitFault | UserError):
+        text = f"{type(error).__name__}: {text}" if text else type(error).__name__
+    return text if len(text) <= _REASON_LIMIT else text[: _REASON_LIMIT - 3] + "..."
 
 
 def score_unit(
@@ -131,10 +169,16 @@ def score_unit(
         if method.kind != "baseline":
             # The original shuffles the augmented rows before fitting.
             X_train, y_train = shuffle(X_train, y_train, random_state=0)
+        if not np.isfinite(np.asarray(X_train, dtype=np.float64)).all():
+            raise UnitFault(f"fold {fold}: {method.name} produced rows that are not finite "
+                            "numbers (NaN or infinity)")
         classifier = make_classifier(
             spec.evaluation.classifier, derive_seed(spec.seed, test.case.key, fold, "classifier")
         )
-        rows = evaluate_fold(classifier, X_train, y_train, X_test, y_test, LABELS)
+        try:
+            rows = evaluate_fold(classifier, X_train, y_train, X_test, y_test, LABELS)
+        except Exception as exc:
+            raise UnitFault(_fit_failure(spec, fold, y_train, exc)) from exc
         scores += [
             {**row, "fold": fold, "class_role": ROLES[int(row["class_label"])]} for row in rows
         ]
@@ -155,6 +199,18 @@ def score_unit(
         samples=_report_samples(test, method, resampled),
         losses={f: r.losses for f, r in enumerate(resampled) if r.losses is not None},
     )
+
+
+def _fit_failure(spec: StudySpec, fold: int, y_train: np.ndarray, error: Exception) -> str:
+    classifier = spec.evaluation.classifier
+    present = np.unique(y_train)
+    if len(present) == 1:
+        role = ROLES.get(int(present[0]), f"class {present[0]}")
+        hint = ("; stratified folds (evaluation.cv = \"stratified\") keep both classes in "
+                "every fold" if spec.evaluation.cv == "kfold" else "")
+        return (f"fold {fold}: the training fold holds only the {role} class; the "
+                f"{classifier} classifier cannot be fitted on one class{hint}")
+    return f"fold {fold}: the {classifier} classifier failed: {reason_text(error)}"
 
 
 def _report_samples(test: PreparedTest, method: Method, resampled: list[Resampled]) -> dict:
