@@ -7,33 +7,14 @@ fold (the same test folds serve every method); over tests, their fold means are 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 import pandas as pd
 
 from gan_oversampling.report import statistics, tables
+from gan_oversampling.report.statistics import Settings
 
 ROLES = ["minority", "majority"]  # the minority class is what oversampling is for
 ALL = "all"  # the `factor` of the rows over every test
-
-
-@dataclass(frozen=True)
-class Settings:
-    """The `[statistics]` table of a study, as the report reads it."""
-
-    rope: float = 0.01
-    min_minority_per_test_fold: int = 5
-    exclude_small_tests: bool = False
-    bootstrap_samples: int = 10_000
-    seed: int = 0
-
-
-def settings_of(spec: dict) -> Settings:
-    """The study's statistics settings; a study stored before they existed gets defaults."""
-    from gan_oversampling.study.spec import StatisticsSpec
-
-    return Settings(**StatisticsSpec.model_validate(spec.get("statistics") or {}).model_dump())
 
 
 # -- which tests ------------------------------------------------------------------------------
@@ -78,16 +59,34 @@ def best_ranked_classic(frame: pd.DataFrame) -> str | None:
 
 def subsets(frame: pd.DataFrame) -> list[tuple[str, object, list[str]]]:
     """(factor, level, tests): every complete test, then those at each level of each
-    factor that takes two levels or more."""
+    factor that takes two levels or more and is not an alias (see `aliases`)."""
     tests = tables.complete_tests(frame)
     found = [(ALL, "", tests)]
     levels_of = frame.drop_duplicates("test_key").set_index("test_key").loc[tests]
+    aliased = aliases(frame)
     for factor in tables.factor_columns(frame):
         levels = tables.factor_levels(levels_of, factor)
-        if len(levels) < 2:
+        if len(levels) < 2 or factor in aliased:
             continue
         for level in levels:
             found.append((factor, level, list(levels_of.index[levels_of[factor] == level])))
+    return found
+
+
+def aliases(frame: pd.DataFrame) -> dict[str, str]:
+    """Factors that split the tests exactly as an earlier factor does (MNIST's `features`
+    is `side` squared): factor -> that earlier factor. Their levels would repeat the same
+    statistics under another name."""
+    tests = frame.drop_duplicates("test_key")
+    seen: dict[tuple, str] = {}
+    found = {}
+    for factor in tables.factor_columns(frame):
+        # The partition, whatever the level names: codes numbered in first-seen order.
+        partition = tuple(pd.factorize(tests[factor])[0])
+        if partition in seen:
+            found[factor] = seen[partition]
+        else:
+            seen[partition] = factor
     return found
 
 

@@ -21,9 +21,21 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from gan_oversampling.study.spec import StatisticsSpec
+
 CONFIDENCE = 0.95  # of every interval
 DECISION = 0.95  # posterior probability at which a test's verdict is called
 VERDICTS = ("win", "tie", "loss", "undecided")
+
+
+# The `[statistics]` table of a study: ROPE, the minority-row minimum, bootstrap size, seed.
+Settings = StatisticsSpec
+
+
+def settings_of(spec: dict) -> Settings:
+    """The statistics settings of a stored study; one stored before they existed gets the
+    defaults."""
+    return Settings.model_validate(spec.get("statistics") or {})
 
 
 # -- frequentist, over tests -------------------------------------------------------------------
