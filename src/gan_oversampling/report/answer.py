@@ -100,8 +100,8 @@ def where_sentence(levels: pd.DataFrame) -> str | None:
     most, least = ordered.iloc[0], ordered.iloc[-1]
     opponent = name(most["comparator"])
     return (
-        f"Against {opponent} it gains most at {_level(most)} ({signed(most['mean_difference'])}, "
-        f"{interval(most['ci_low'], most['ci_high'])}, {most['n_tests']} tests) and least at "
+        f"Against {opponent} it does best at {_level(most)} ({signed(most['mean_difference'])}, "
+        f"{interval(most['ci_low'], most['ci_high'])}, {most['n_tests']} tests) and worst at "
         f"{_level(least)} ({signed(least['mean_difference'])}, "
         f"{interval(least['ci_low'], least['ci_high'])}, {least['n_tests']} tests)."
     )
