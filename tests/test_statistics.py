@@ -252,3 +252,17 @@ def test_factor_intervals_hold_each_levels_mean():
     assert (table["ci_high"] > table["ci_low"]).all()
     again = comparisons.factor_intervals(frame, "size", SETTINGS)
     pd.testing.assert_frame_equal(table, again)
+
+
+def test_statistics_settings_change_the_report_not_the_results_hash():
+    from gan_oversampling.study.presets import preset_as_toml, resolve_study
+    from gan_oversampling.study.spec import parse_study
+
+    spec = resolve_study("quick")
+    other = spec.model_copy(update={"statistics": StatisticsSpec(rope=0.05, seed=3)})
+    assert other.settings_hash() == spec.settings_hash()
+    assert "[statistics]" in preset_as_toml("quick")
+    raw = {"name": "s", "statistics": {"rope": 0.02, "min_minority_per_test_fold": 3}}
+    assert parse_study(raw, "test").statistics.min_minority_per_test_fold == 3
+    with pytest.raises(Exception, match="statistics"):
+        parse_study({"name": "s", "statistics": {"ropes": 0.02}}, "test")
