@@ -266,3 +266,22 @@ def test_statistics_settings_change_the_report_not_the_results_hash():
     assert parse_study(raw, "test").statistics.min_minority_per_test_fold == 3
     with pytest.raises(Exception, match="statistics"):
         parse_study({"name": "s", "statistics": {"ropes": 0.02}}, "test")
+
+
+def test_repeated_cross_validation_keeps_the_test_as_the_unit():
+    tests = grid(2)
+    frame = pd.concat([scores_frame({"none": 0.0, "cgan": 0.02}, tests, seed=s).assign(repeat=s)
+                       for s in (0, 1)])
+    table = comparisons.statistics_table(frame, SETTINGS)
+    minority = table[table["class_role"] == "minority"]
+    assert list(minority["factor"]) == ["all", "size", "size", "ratio", "ratio"]
+    assert minority["n_tests"].iloc[0] == 8
+    scores = comparisons.fold_scores(frame, "minority")
+    assert list(scores.index.names) == ["test_key", "repeat", "fold"] and len(scores) == 80
+    # Each test's 2 x 5 folds go into one correlated t-test with runs = 2.
+    verdicts = [statistics.verdict(*baycomp.two_on_single(
+        rows["none"].to_numpy(), rows["cgan"].to_numpy(), 0.01, 2))
+        for _, rows in scores.groupby(level="test_key")]
+    overall = minority.iloc[0]
+    assert {v: overall[f"tests_{v}"] for v in statistics.VERDICTS} == {
+        v: verdicts.count(v) for v in statistics.VERDICTS}

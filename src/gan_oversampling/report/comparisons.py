@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from gan_oversampling.report import statistics, tables
-from gan_oversampling.report.statistics import Settings
+from gan_oversampling.report.statistics import REPEAT, Settings
 
 ROLES = ["minority", "majority"]  # the minority class is what oversampling is for
 ALL = "all"  # the `factor` of the rows over every test
@@ -64,13 +64,17 @@ def subsets(frame: pd.DataFrame) -> list[tuple[str, object, list[str]]]:
     found = [(ALL, "", tests)]
     levels_of = frame.drop_duplicates("test_key").set_index("test_key").loc[tests]
     aliased = aliases(frame)
-    for factor in tables.factor_columns(frame):
+    for factor in _factors(frame):
         levels = tables.factor_levels(levels_of, factor)
         if len(levels) < 2 or factor in aliased:
             continue
         for level in levels:
             found.append((factor, level, list(levels_of.index[levels_of[factor] == level])))
     return found
+
+
+def _factors(frame: pd.DataFrame) -> list[str]:
+    return [factor for factor in tables.factor_columns(frame) if factor != REPEAT]
 
 
 def aliases(frame: pd.DataFrame) -> dict[str, str]:
@@ -80,7 +84,7 @@ def aliases(frame: pd.DataFrame) -> dict[str, str]:
     tests = frame.drop_duplicates("test_key")
     seen: dict[tuple, str] = {}
     found = {}
-    for factor in tables.factor_columns(frame):
+    for factor in _factors(frame):
         # The partition, whatever the level names: codes numbered in first-seen order.
         partition = tuple(pd.factorize(tests[factor])[0])
         if partition in seen:
@@ -92,15 +96,13 @@ def aliases(frame: pd.DataFrame) -> dict[str, str]:
 
 # -- the statistics table ---------------------------------------------------------------------
 def fold_scores(frame: pd.DataFrame, role: str) -> pd.DataFrame:
-    """F1 per (test, fold) of one class, one column per method, complete tests only.
-
-    Folds are the inner level; with repeated cross-validation it becomes (repeat, fold)
-    and every statistic here keeps the test as its unit.
-    """
+    """F1 per (test, [repeat,] fold) of one class, one column per method, complete tests
+    only. With repeated cross-validation a test's K x R folds all stay with the test."""
+    keys = ["test_key", *([REPEAT] if REPEAT in frame.columns else []), "fold"]
     rows = frame[(frame["class_role"] == role)
                  & frame["test_key"].isin(tables.complete_tests(frame))]
-    return rows.pivot_table(index=["test_key", "fold"], columns="method", values="f1",
-                            aggfunc="first", sort=False)
+    return rows.pivot_table(index=keys, columns="method", values="f1", aggfunc="first",
+                            sort=False)
 
 
 def statistics_table(frame: pd.DataFrame, settings: Settings) -> pd.DataFrame:
@@ -126,12 +128,15 @@ def statistics_table(frame: pd.DataFrame, settings: Settings) -> pd.DataFrame:
 
 
 def _pair_rows(scores, frame, generator, comparator, role, settings) -> list[dict]:
-    first = scores[comparator].unstack("fold")
-    second = scores[generator].unstack("fold").reindex(first.index)
+    inner = [name for name in scores.index.names if name != "test_key"]
+    first = scores[comparator].unstack(inner)
+    second = scores[generator].unstack(inner).reindex(index=first.index, columns=first.columns)
+    # baycomp's `runs`: the number of cross-validation repeats (Nadeau-Bengio's rho = 1/K).
+    runs = scores.index.get_level_values(REPEAT).nunique() if REPEAT in inner else 1
     folds = [(a[~np.isnan(a)], b[~np.isnan(b)])
              for a, b in zip(first.to_numpy(), second.to_numpy(), strict=True)]
-    posteriors = [statistics.correlated_posterior(a, b) for a, b in folds]
-    per_test = [statistics.rope_probabilities(a, b, settings.rope) for a, b in folds]
+    posteriors = [statistics.correlated_posterior(a, b, runs) for a, b in folds]
+    per_test = [statistics.rope_probabilities(a, b, settings.rope, runs) for a, b in folds]
     draws = statistics.posterior_draws(posteriors, settings.bootstrap_samples, settings.seed)
     row_of = {key: index for index, key in enumerate(first.index)}
     first_means, second_means = first.mean(axis=1), second.mean(axis=1)

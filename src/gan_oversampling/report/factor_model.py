@@ -19,8 +19,8 @@ import numpy as np
 import pandas as pd
 
 from gan_oversampling.report import tables
+from gan_oversampling.report.statistics import REPEAT
 
-REPEAT = "repeat"  # the column that numbers repeated cross-validations, when there is one
 ALPHA = 0.05
 
 

@@ -23,6 +23,7 @@ from scipy import stats
 
 from gan_oversampling.study.spec import StatisticsSpec
 
+REPEAT = "repeat"  # the column numbering repeated cross-validations of a test, if any
 CONFIDENCE = 0.95  # of every interval
 DECISION = 0.95  # posterior probability at which a test's verdict is called
 VERDICTS = ("win", "tie", "loss", "undecided")
