@@ -146,18 +146,22 @@ def test_published_comparison_for_mnist_only(mnist_frame):
     assert tables.published_comparison(headline, TABULAR_SPEC) is None
 
 
-def _hand_frame(minority_f1: dict[str, dict[str, float]]) -> pd.DataFrame:
-    """A scores frame with one fold; majority F1 fixed at 0.9."""
+def _hand_frame(minority_f1: dict[str, dict[str, float]],
+                fold_offsets: tuple[float, ...] = (0.0,)) -> pd.DataFrame:
+    """A scores frame; majority F1 fixed at 0.9, minority F1 the given value plus each
+    fold's offset (the same for every method)."""
     records = []
     for key, by_method in minority_f1.items():
         for method, f1 in by_method.items():
-            for label, role, value in ((0, "majority", 0.9), (1, "minority", f1)):
-                records.append({"study": "s", "test_key": key, "method": method, "source": "x",
-                                "seed": 0, "iterations": None, "classifier": "mlp", "cv": "cv",
-                                "fit_seconds": 1.0, "eval_seconds": 0.1, "versions": "{}",
-                                "finished_at": "", "fold": 0, "class_label": label,
-                                "class_role": role, "precision": value, "recall": value,
-                                "f1": value, "support": 5, "dataset": key})
+            for fold, offset in enumerate(fold_offsets):
+                for label, role, value in ((0, "majority", 0.9), (1, "minority", f1 + offset)):
+                    records.append({
+                        "study": "s", "test_key": key, "method": method, "source": "x",
+                        "seed": 0, "iterations": None, "classifier": "mlp", "cv": "cv",
+                        "fit_seconds": 1.0, "eval_seconds": 0.1, "versions": "{}",
+                        "finished_at": "", "fold": fold, "class_label": label,
+                        "class_role": role, "precision": value, "recall": value, "f1": value,
+                        "support": 5, "dataset": key})
     return pd.DataFrame(records)
 
 
@@ -185,9 +189,12 @@ def test_cgan_vs_best_classic_verdicts():
         "t1": {"none": 0.1, "cgan": 0.9, "smote": 0.5, "random": 0.3},
         "t2": {"none": 0.2, "cgan": 0.4, "smote": 0.6, "random": 0.65},
         "t3": {"none": 0.3, "cgan": 0.803, "smote": 0.8, "random": 0.1},
-    })
+    }, fold_offsets=(-0.02, -0.01, 0.0, 0.01, 0.02))
+    # The same offset in every method's fold: the fold differences are constant, so the
+    # correlated t-test's posterior is a point at the difference (within +-0.01: a tie).
     duel = tables.generator_vs_best_classic(frame, "cgan").set_index("test_key")
     assert duel["verdict"].to_dict() == {"t1": "win", "t2": "loss", "t3": "tie"}
+    assert duel.loc["t1", "p_better"] == 1.0 and duel.loc["t3", "p_equivalent"] == 1.0
     assert duel["best_classic"].to_dict() == {"t1": "smote", "t2": "random", "t3": "smote"}
     assert duel.loc["t2", "difference"] == pytest.approx(0.4 - 0.65)
     only_gan = _hand_frame({"t1": {"none": 0.1, "cgan": 0.9, "ctgan": 0.5}})

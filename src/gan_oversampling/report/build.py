@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from gan_oversampling.errors import UserError
-from gan_oversampling.report import plots, tables
+from gan_oversampling.report import answer, evidence, plots, statistics, tables
 from gan_oversampling.report.folder import MARKER, check_target, move_into_place
 from gan_oversampling.study.dbfile import describe
 from gan_oversampling.study.store import ResultsStore
@@ -141,10 +141,11 @@ def _write_report(study: Study, folder: Path, n_sample_tests: int) -> None:
     factors = pd.concat(long_tables, ignore_index=True) if long_tables else pd.DataFrame()
     factors.to_csv(folder / "factors.csv", index=False)
     sections = [
+        *_statistics_sections(study, folder),
         _overview(study),
         _headline_section(study),
         _factor_section(frame, long_tables, folder),
-        *_method_sections(frame),
+        *_method_sections(frame, study.spec),
         _samples_section(study, folder, n_sample_tests),
         _loss_section(study, folder),
         _per_test_section(frame),
@@ -162,6 +163,11 @@ def _write_report(study: Study, folder: Path, n_sample_tests: int) -> None:
 
 
 # -- sections -------------------------------------------------------------------------------
+def _statistics_sections(study: Study, folder: Path) -> list[Section]:
+    """The answer in words first, then the paired statistics behind it (report/evidence.py)."""
+    return evidence.statistics_sections(study.frame, study.spec, folder)
+
+
 def _overview(study: Study) -> Section:
     frame, spec = study.frame, study.spec
     blocks = [spec["description"]] if spec.get("description") else []
@@ -191,9 +197,10 @@ def _headline_section(study: Study) -> Section:
     if missing:
         blocks.append(f"{missing} tests lack the results of some method and are left out "
                       "of the headline and the factor tables.")
-    comparison = tables.published_comparison(headline, study.spec)
+    comparison = tables.published_comparison(headline, study.spec, frame)
     if comparison is not None:
-        blocks += [Table("Against the published values", comparison, 6, index=True),
+        blocks += [Table("Against the published values, with the 95% bootstrap interval of "
+                         "our means over tests", comparison, 6, index=True),
                    comparison.attrs["note"]]
     return Section("Headline", blocks)
 
@@ -214,20 +221,26 @@ def _factor_section(frame: pd.DataFrame, long_tables: list, folder: Path) -> Sec
     return Section("Difficulty factors", blocks)
 
 
-def _method_sections(frame: pd.DataFrame) -> list[Section]:
+def _method_sections(frame: pd.DataFrame, spec: dict) -> list[Section]:
     if frame["method"].nunique() <= 2 or not tables.complete_tests(frame):
         return []
+    summary = tables.method_summary(frame)
     blocks: list = [Table("Methods ranked by minority F1 per test (1 = best, ties averaged)",
-                          tables.method_summary(frame))]
+                          summary)]
+    by_test = tables.minority_f1_by_test(frame).rename(columns=tables.method_label)
+    blocks += [s for s in [answer.rank_mean_sentence(summary, by_test)] if s]
+    rope = statistics.settings_of(spec).rope
     for generator in tables.methods_of_kind(frame, "generative"):
-        duel = tables.generator_vs_best_classic(frame, generator)
+        duel = tables.generator_vs_best_classic(frame, generator, rope)
         if duel is None:
             continue
         counts = duel["verdict"].value_counts()
         name = generator.upper()  # generators are named by acronyms: CGAN, CTGAN
         blocks.append(f"{name} against the best classic oversampler of each test: "
-                      f"{counts.get('win', 0)} wins, {counts.get('tie', 0)} ties "
-                      f"(within {tables.TIE_TOLERANCE}), {counts.get('loss', 0)} losses.")
+                      f"{counts.get('win', 0)} wins, {counts.get('tie', 0)} ties (practically "
+                      f"equivalent within ±{rope:g} F1), {counts.get('loss', 0)} losses, "
+                      f"{counts.get('undecided', 0)} undecided (correlated Bayesian t-test "
+                      "on the test's folds; a verdict needs posterior probability 0.95).")
         blocks.append(Table(f"{name} against the best classic oversampler (minority F1)", duel))
     return [Section("Methods compared", blocks)]
 

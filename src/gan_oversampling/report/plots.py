@@ -11,7 +11,9 @@ import pandas as pd
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from gan_oversampling.report.tables import factor_columns, factor_levels, factor_table
+from gan_oversampling.report.comparisons import factor_intervals
+from gan_oversampling.report.statistics import Settings
+from gan_oversampling.report.tables import factor_columns, factor_levels
 
 LOSS_NAMES = ["discriminator, real rows", "discriminator, generated rows", "generator"]
 PANEL_ROLES = [("minority", "Minority class F1"), ("majority", "Majority class F1")]
@@ -31,12 +33,14 @@ def _save(figure: Figure, path: Path) -> Path:
     return path
 
 
-def factor_plot(frame: pd.DataFrame, factor: str, path: Path) -> Path | None:
-    """Minority and majority F1 against the levels of one factor, one line per method.
+def factor_plot(frame: pd.DataFrame, factor: str, path: Path,
+                settings: Settings | None = None) -> Path | None:
+    """Minority and majority F1 against the levels of one factor, one line per method,
+    with error bars: the 95% bootstrap interval of each level's mean over its tests.
 
     Returns None, writing nothing, when the factor has fewer than two levels.
     """
-    long_table = factor_table(frame, factor)
+    long_table = factor_intervals(frame, factor, settings or Settings())
     levels = factor_levels(long_table, "level")
     if len(levels) < 2:
         return None
@@ -45,12 +49,17 @@ def factor_plot(frame: pd.DataFrame, factor: str, path: Path) -> Path | None:
     axes = figure.subplots(1, 2, sharey=False)
     for panel, (role, title) in zip(axes, PANEL_ROLES, strict=True):
         rows = long_table[long_table["class_role"] == role]
-        for method, lines in rows.groupby("method", sort=False):
-            x_values = [positions[level] for level in lines["level"]]
-            panel.plot(x_values, lines["f1"], marker="o", label=method)
+        offsets = _offsets(rows["method"].nunique())
+        for (method, lines), offset in zip(rows.groupby("method", sort=False), offsets,
+                                           strict=True):
+            # Methods are nudged apart along x so that their error bars do not overlap.
+            x_values = np.array([positions[level] for level in lines["level"]]) + offset
+            errors = np.vstack([lines["f1"] - lines["ci_low"], lines["ci_high"] - lines["f1"]])
+            panel.errorbar(x_values, lines["f1"], yerr=np.nan_to_num(errors.clip(min=0)),
+                           marker="o", capsize=3, label=method)
         panel.set_xticks(range(len(levels)), [str(level) for level in levels])
         panel.set_xlabel(factor)
-        panel.set_ylabel("F1 (mean over tests)")
+        panel.set_ylabel("F1: mean over tests, 95% bootstrap interval")
         panel.set_title(title)
         panel.grid(alpha=0.3)
         panel.legend()
@@ -58,17 +67,36 @@ def factor_plot(frame: pd.DataFrame, factor: str, path: Path) -> Path | None:
     return _save(figure, path)
 
 
-def factor_plots(frame: pd.DataFrame, out_dir: Path) -> tuple[dict[str, Path], list[str]]:
+def _offsets(n_lines: int, width: float = 0.2) -> np.ndarray:
+    return np.linspace(-width / 2, width / 2, n_lines) if n_lines > 1 else np.zeros(1)
+
+
+def factor_plots(frame: pd.DataFrame, out_dir: Path, settings: Settings | None = None
+                 ) -> tuple[dict[str, Path], list[str]]:
     """One plot per factor into out_dir; returns the plots written and the factors skipped."""
     written: dict[str, Path] = {}
     skipped: list[str] = []
     for factor in factor_columns(frame):
-        path = factor_plot(frame, factor, Path(out_dir) / f"factor_{_file_safe(factor)}.png")
+        path = factor_plot(frame, factor, Path(out_dir) / f"factor_{_file_safe(factor)}.png",
+                           settings)
         if path is None:
             skipped.append(factor)
         else:
             written[factor] = path
     return written, skipped
+
+
+def cd_diagram(average_ranks: pd.Series, posthoc: pd.DataFrame, path: Path,
+               title: str = "") -> Path:
+    """Critical-difference diagram (scikit-posthocs): methods at their average rank, a bar
+    joining those that the post-hoc test cannot tell apart (p >= 0.05)."""
+    import scikit_posthocs
+
+    figure = Figure(figsize=(8, 0.6 + 0.35 * len(average_ranks)), layout="constrained")
+    axes = figure.subplots()
+    scikit_posthocs.critical_difference_diagram(average_ranks, posthoc, ax=axes)
+    axes.set_title(title or "Average rank (1 = best)", pad=24)
+    return _save(figure, path)
 
 
 def loss_plot(losses_by_fold: dict[int, np.ndarray], path: Path, title: str = "") -> Path:

@@ -11,6 +11,7 @@ import json
 import numpy as np
 import pandas as pd
 
+from gan_oversampling.report import statistics
 from gan_oversampling.report.published import (
     PUBLISHED_MNIST_F1,
     PUBLISHED_MNIST_TESTS,
@@ -20,7 +21,6 @@ from gan_oversampling.samplers.registry import BASELINE, method_kind
 
 METRICS = ["precision", "recall", "f1"]
 ROLES = ["majority", "minority"]
-TIE_TOLERANCE = 0.005
 
 # Columns of a scores frame that are not difficulty factors.
 BASE_COLUMNS = {
@@ -106,10 +106,13 @@ def headline_table(frame: pd.DataFrame) -> pd.DataFrame:
     return table
 
 
-def published_comparison(headline: pd.DataFrame, study_spec: dict) -> pd.DataFrame | None:
+def published_comparison(headline: pd.DataFrame, study_spec: dict,
+                         frame: pd.DataFrame | None = None) -> pd.DataFrame | None:
     """This run's headline next to the published one (MNIST studies only).
 
-    The note in `attrs["note"]` says how far the comparison holds.
+    With the scores `frame`, each of our means gets its 95% bootstrap interval over tests
+    (`<label>_ci_low`, `<label>_ci_high`) and `inside_<label>` says whether the published
+    value lies in it. The note in `attrs["note"]` says how far the comparison holds.
     """
     if (study_spec.get("data") or {}).get("kind") != "mnist":
         return None
@@ -123,8 +126,29 @@ def published_comparison(headline: pd.DataFrame, study_spec: dict) -> pd.DataFra
         table[label] = headline.loc[roles, label].to_numpy()
         table[f"published_{label}"] = published
         table[f"difference_{label}"] = table[label] - table[f"published_{label}"]
+    if frame is not None:
+        _add_intervals(table, frame, labels, statistics.settings_of(study_spec))
     table.attrs["note"] = _comparison_note(int(headline["n_tests"].iloc[0]), study_spec)
     return table
+
+
+def _add_intervals(table: pd.DataFrame, frame: pd.DataFrame, labels: list[str],
+                   settings) -> None:
+    """Bootstrap intervals (resampling tests) of our means, and whether the published value
+    lies inside: a difference from the published mean is only worth a word when it does not."""
+    means = _complete_means(frame)
+    stored = {method_label(method): method for method in method_order(frame)}
+    for label in labels:
+        bounds = [statistics.bootstrap_interval(
+            means.loc[(means["method"] == stored[label]) & (means["class_role"] == role), "f1"],
+            settings.bootstrap_samples, settings.seed) for role in table.index]
+        table[f"{label}_ci_low"] = [low for low, _ in bounds]
+        table[f"{label}_ci_high"] = [high for _, high in bounds]
+        published = table[f"published_{label}"]
+        table[f"inside_{label}"] = np.where(
+            table[f"{label}_ci_low"].isna(), "n/a",
+            np.where(published.between(table[f"{label}_ci_low"], table[f"{label}_ci_high"]),
+                     "yes", "no"))
 
 
 def _comparison_note(n_tests: int, study_spec: dict) -> str:
@@ -213,27 +237,38 @@ def methods_of_kind(frame: pd.DataFrame, kind: str) -> list[str]:
     return [method for method in method_order(frame) if method_kind(method) == kind]
 
 
-def generator_vs_best_classic(frame: pd.DataFrame, generator: str) -> pd.DataFrame | None:
+def generator_vs_best_classic(frame: pd.DataFrame, generator: str,
+                              rope: float | None = None) -> pd.DataFrame | None:
     """Per test: a generator's minority F1 against the best classic oversampler's; None
-    without both."""
+    without both.
+
+    The verdict comes from the correlated Bayesian t-test on the test's paired fold scores
+    (baycomp, region of practical equivalence +-rope): "win", "loss" or "tie" (practically
+    equivalent) when that outcome has posterior probability >= 0.95, else "undecided".
+    """
+    rope = statistics.Settings().rope if rope is None else rope
     by_test = minority_f1_by_test(frame)
     classic = [method for method in methods_of_kind(frame, "classic") if method in by_test]
     if generator not in by_test.columns or not classic:
         return None
     best_method = by_test[classic].idxmax(axis=1)
     best_f1 = by_test[classic].max(axis=1)
-    difference = by_test[generator] - best_f1
-    verdict = np.where(
-        difference.abs() <= TIE_TOLERANCE, "tie", np.where(difference > 0, "win", "loss")
-    )
+    folds = frame[frame["class_role"] == "minority"].pivot_table(
+        index="test_key", columns=["method", "fold"], values="f1", aggfunc="first")
+    probabilities = [statistics.rope_probabilities(folds.loc[key, best].dropna(),
+                                                   folds.loc[key, generator].dropna(), rope)
+                     for key, best in best_method.items()]
     return pd.DataFrame(
         {
             "test_key": by_test.index,
             f"{generator}_minority_f1": by_test[generator].to_numpy(),
             "best_classic": best_method.to_numpy(),
             "best_classic_minority_f1": best_f1.to_numpy(),
-            "difference": difference.to_numpy(),
-            "verdict": verdict,
+            "difference": (by_test[generator] - best_f1).to_numpy(),
+            "p_better": [better for _, _, better in probabilities],
+            "p_equivalent": [equivalent for _, equivalent, _ in probabilities],
+            "p_worse": [worse for worse, _, _ in probabilities],
+            "verdict": [statistics.verdict(*p) for p in probabilities],
         }
     )
 

@@ -269,6 +269,23 @@ class EvaluationSpec(_Strict):
     ] = "paper-mlp"
 
 
+class StatisticsSpec(_Strict):
+    """How the report judges differences between methods (the `[statistics]` table).
+
+    `rope`: half-width, in F1, of the region of practical equivalence: differences within
+    +-rope count as "equivalent" in the Bayesian tests. `min_minority_per_test_fold`:
+    tests with a test fold holding fewer minority rows are flagged (their F1 rests on a
+    handful of rows); `exclude_small_tests` leaves them out of the statistics.
+    `bootstrap_samples` and `seed` drive the bootstrap intervals and posterior draws.
+    """
+
+    rope: Annotated[float, Field(ge=0, lt=1)] = 0.01
+    min_minority_per_test_fold: Annotated[int, Field(ge=0)] = 5
+    exclude_small_tests: bool = False
+    bootstrap_samples: Annotated[int, Field(ge=100, le=1_000_000)] = 10_000
+    seed: Annotated[int, Field(ge=0)] = 0
+
+
 class _StudyFields(_Strict):
     # The settings table of each method of the registry ([cgan], [ctgan], ...) is added
     # to these fields below, read off the registry.
@@ -281,6 +298,7 @@ class _StudyFields(_Strict):
     data: DataSpec = Field(default_factory=MnistData)
     methods: list[str] = [BASELINE, CGAN]
     evaluation: EvaluationSpec = Field(default_factory=EvaluationSpec)
+    statistics: StatisticsSpec = Field(default_factory=StatisticsSpec)
     # Optional: only these points of the data grid (a fractional design); each maps every
     # factor named to a level of the grid, e.g. {rotation = 30, side = 8, ...}.
     tests: list[dict[str, float | int | str]] | None = None
@@ -341,9 +359,12 @@ class _StudyFields(_Strict):
 
         Where it runs (device) does not make results of another study. A setting that
         reproduces what older versions did without it (see `_HASHED_ONLY_IF_CHANGED`) is
-        left out, so their results databases resume.
+        left out, so their results databases resume. `statistics` changes how the report
+        reads the results, never the results, so it is left out too.
         """
-        settings = self.model_dump(mode="json", by_alias=True, exclude={"description"})
+        settings = self.model_dump(
+            mode="json", by_alias=True, exclude={"description", "statistics"}
+        )
         for section, model in settings_sections().items():
             table = settings.get(section) or {}
             table.pop("device", None)
