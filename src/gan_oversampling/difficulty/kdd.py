@@ -15,7 +15,7 @@ from gan_oversampling.difficulty.tasks import BinaryTask, TaskGrid, TaskSource
 from gan_oversampling.errors import UserError
 
 if TYPE_CHECKING:
-    from gan_oversampling.study.spec import KddData, KddTask
+    from gan_oversampling.study.data_spec import KddData, KddTask
 
 
 class KddSource(TaskSource):

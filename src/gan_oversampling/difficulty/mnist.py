@@ -22,7 +22,7 @@ from gan_oversampling.difficulty.images import area_resize, rotate_images, to_un
 from gan_oversampling.errors import UserError
 
 if TYPE_CHECKING:
-    from gan_oversampling.study.spec import MnistData
+    from gan_oversampling.study.data_spec import MnistData
 
 DIGIT = 4
 MNIST_SIDE = 28

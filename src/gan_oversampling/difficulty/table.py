@@ -17,7 +17,7 @@ from gan_oversampling.difficulty.tasks import BinaryTask, TaskGrid, TaskSource
 from gan_oversampling.errors import UserError
 
 if TYPE_CHECKING:
-    from gan_oversampling.study.spec import TableData
+    from gan_oversampling.study.data_spec import TableData
 
 _SHOWN_LABELS = 20
 

@@ -29,7 +29,7 @@ from gan_oversampling.difficulty.base import TestCase, check_feasible, format_le
 from gan_oversampling.errors import UserError
 
 if TYPE_CHECKING:
-    from gan_oversampling.study.spec import CyberData
+    from gan_oversampling.study.data_spec import CyberData
 
 SHUFFLE_SEED = 0
 # The variant that holds every row of the smaller ones: the pool of datasets without root arrays.

@@ -10,255 +10,36 @@ import hashlib
 import json
 import tomllib
 from pathlib import Path
-from typing import Annotated, Literal, get_args
+from typing import Annotated, Literal
 
 from pydantic import (
-    BaseModel,
     ConfigDict,
     Field,
     ValidationError,
     create_model,
     field_validator,
-    model_validator,
 )
 
-from gan_oversampling.datasets.kdd import KDD_ATTACK_FAMILY, KDD_FAMILIES, KDD_NORMAL
-from gan_oversampling.datasets.tabular import CYBER_DATASETS
-from gan_oversampling.errors import UserError, one_line, refuse_booleans_in
+from gan_oversampling.errors import UserError, one_line
 from gan_oversampling.samplers.registry import (
     BASELINE,
     CGAN,
     METHODS,
     settings_sections,
 )
-
-
-class _Strict(BaseModel):
-    # NaN and infinity are refused as numbers ("must be a finite number"), not compared.
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
-
-    @model_validator(mode="before")
-    @classmethod
-    def _no_booleans_for_numbers(cls, raw):
-        return refuse_booleans_in(cls, raw)
-
-
-class _SizeRatioGrid(_Strict):
-    """A data grid over majority sizes x imbalance ratios (fields declared by each kind)."""
-
-    @model_validator(mode="after")
-    def _minority_rows(self) -> _SizeRatioGrid:
-        for n_majority in self.majority_sizes:
-            for ratio in self.imbalance_ratios:
-                # int() truncates, as the study protocol does: int(5 * 0.1) is 0.
-                if int(n_majority * ratio) < 1:
-                    raise ValueError(
-                        f"n_majority {n_majority} with imbalance_ratio {ratio} gives no "
-                        f"minority rows (int({n_majority} * {ratio}) = 0); use a larger "
-                        "n_majority or ratio"
-                    )
-        return self
-
-
-class MnistData(_SizeRatioGrid):
-    """MNIST fours (majority) against rotated fours (minority), PROTOCOL.md section 1."""
-
-    kind: Literal["mnist"] = "mnist"
-    rotations: list[Annotated[float, Field(gt=-360, lt=360)]] = [30, 45, 90]
-    sides: list[Annotated[int, Field(ge=2, le=28)]] = [28, 14, 8, 4]
-    majority_sizes: list[Annotated[int, Field(ge=1, le=5842)]] = [1000, 400, 200, 100]
-    imbalance_ratios: list[Annotated[float, Field(gt=0, le=1)]] = [0.4, 0.2, 0.1]
-
-    @field_validator("rotations", "sides", "majority_sizes", "imbalance_ratios")
-    @classmethod
-    def _non_empty_unique(cls, levels: list) -> list:
-        return _unique_levels(levels)
-
-    def build_source(self, data_dir: str | Path | None):
-        from gan_oversampling.difficulty.mnist import MnistSource
-
-        return MnistSource(self, data_dir)
-
-
-def _unique_levels(levels: list) -> list:
-    if not levels:
-        raise ValueError("needs at least one level")
-    if len(set(levels)) != len(levels):
-        raise ValueError("levels must be unique")
-    return levels
-
-
-def _unique_labels(labels: list[str]) -> list[str]:
-    if not labels:
-        raise ValueError("needs at least one label")
-    if any(not label for label in labels):
-        raise ValueError("labels must be non-empty strings")
-    if len(set(labels)) != len(labels):
-        raise ValueError("labels must be unique")
-    return labels
-
-
-_KEY_SAFE = r"^[A-Za-z0-9_.-]+$"
-_KDD_LABELS = (KDD_NORMAL, *KDD_FAMILIES, *KDD_ATTACK_FAMILY)
-
-
-class CyberData(_SizeRatioGrid):
-    """The author's seven cybersecurity datasets, PROTOCOL.md section 2 (already in [-1, 1])."""
-
-    kind: Literal["cyber"] = "cyber"
-    datasets: list[Literal[CYBER_DATASETS]] = list(CYBER_DATASETS)  # type: ignore[valid-type]
-    majority_sizes: list[Annotated[int, Field(ge=1)]] = [100, 200, 500, 1000]
-    imbalance_ratios: list[Annotated[float, Field(gt=0, le=1)]] = [0.1, 0.2, 0.3, 0.4]
-
-    @field_validator("datasets", "majority_sizes", "imbalance_ratios")
-    @classmethod
-    def _non_empty_unique(cls, levels: list) -> list:
-        return _unique_levels(levels)
-
-    def build_source(self, data_dir: str | Path | None):
-        from gan_oversampling.difficulty.tabular import CyberSource
-
-        return CyberSource(self, data_dir)
-
-
-class KddTask(_Strict):
-    """"These labels vs those": attack names, "normal" or families (DoS, Probe, R2L, U2R)."""
-
-    name: Annotated[str, Field(min_length=1, pattern=_KEY_SAFE)]
-    majority: list[str]
-    minority: list[str]
-
-    @field_validator("majority", "minority")
-    @classmethod
-    def _known_labels(cls, labels: list[str]) -> list[str]:
-        unknown = [label for label in _unique_labels(labels) if label not in _KDD_LABELS]
-        if unknown:
-            raise ValueError(
-                f"unknown label(s) {', '.join(unknown)}; use 'normal', a family "
-                f"({', '.join(KDD_FAMILIES)}) or an attack: {', '.join(sorted(KDD_ATTACK_FAMILY))}"
-            )
-        return labels
-
-    @model_validator(mode="after")
-    def _disjoint(self) -> KddTask:
-        def attacks(labels: list[str]) -> set[str]:
-            return {attack for label in labels for attack in KDD_FAMILIES.get(label, (label,))}
-
-        both = sorted(attacks(self.majority) & attacks(self.minority))
-        if both:
-            raise ValueError(f"label(s) {', '.join(both)} in both majority and minority")
-        return self
-
-
-def _default_kdd_tasks() -> list[KddTask]:
-    return [
-        KddTask(name=f"normal-vs-{family}", majority=[KDD_NORMAL], minority=[family])
-        for family in KDD_FAMILIES
-    ]
-
-
-class KddData(_SizeRatioGrid):
-    """NSL-KDD (train 20% + test files as one pool) or KDD Cup 99 10%, binary tasks.
-
-    `scaling`: "fold" fits the min-max scaler on each training fold; "whole" fits it on the
-    whole test dataset, as the original study did.
-    """
-
-    kind: Literal["nsl-kdd", "kddcup99"]
-    tasks: list[KddTask] = Field(default_factory=_default_kdd_tasks)
-    majority_sizes: list[Annotated[int, Field(ge=1)]] = [50, 100]
-    imbalance_ratios: list[Annotated[float, Field(gt=0, le=1)]] = [0.1, 0.2, 0.3, 0.4]
-    scaling: Literal["fold", "whole"] = "fold"
-
-    @field_validator("tasks")
-    @classmethod
-    def _unique_task_names(cls, tasks: list[KddTask]) -> list[KddTask]:
-        if not tasks:
-            raise ValueError("needs at least one task")
-        names = [task.name for task in tasks]
-        if len(set(names)) != len(names):
-            raise ValueError("task names must be unique")
-        return tasks
-
-    @field_validator("majority_sizes", "imbalance_ratios")
-    @classmethod
-    def _non_empty_unique(cls, levels: list) -> list:
-        return _unique_levels(levels)
-
-    def build_source(self, data_dir: str | Path | None):
-        from gan_oversampling.difficulty.kdd import KddSource
-
-        return KddSource(self, data_dir)
-
-
-class TableData(_SizeRatioGrid):
-    """A user's own .csv or .parquet file: `majority` labels vs `minority` labels.
-
-    A relative `path` is relative to the current directory when the study runs. Every
-    column but `label_column` is a feature; `categorical` ones are one-hot encoded, the
-    others must be numbers. `sha256`, when given, pins the file's content.
-    """
-
-    kind: Literal["table"]
-    path: Annotated[str, Field(min_length=1)]
-    label_column: Annotated[str, Field(min_length=1)]
-    majority: list[str]
-    minority: list[str]
-    categorical: list[str] = []
-    sha256: Annotated[str, Field(pattern=r"^[0-9a-fA-F]{64}$")] | None = None
-    majority_sizes: list[Annotated[int, Field(ge=1)]] = [100, 200, 500, 1000]
-    imbalance_ratios: list[Annotated[float, Field(gt=0, le=1)]] = [0.1, 0.2, 0.3, 0.4]
-    scaling: Literal["fold", "whole"] = "fold"
-
-    @field_validator("path")
-    @classmethod
-    def _table_suffix(cls, path: str) -> str:
-        if Path(path).suffix.lower() not in (".csv", ".parquet"):
-            raise ValueError("must name a .csv or .parquet file")
-        return path
-
-    @field_validator("majority", "minority")
-    @classmethod
-    def _labels(cls, labels: list[str]) -> list[str]:
-        return _unique_labels(labels)
-
-    @field_validator("categorical")
-    @classmethod
-    def _unique_columns(cls, columns: list[str]) -> list[str]:
-        if len(set(columns)) != len(columns):
-            raise ValueError("columns must be unique")
-        return columns
-
-    @field_validator("majority_sizes", "imbalance_ratios")
-    @classmethod
-    def _non_empty_unique(cls, levels: list) -> list:
-        return _unique_levels(levels)
-
-    @model_validator(mode="after")
-    def _consistent(self) -> TableData:
-        both = sorted(set(self.majority) & set(self.minority))
-        if both:
-            raise ValueError(f"label(s) {', '.join(both)} in both majority and minority")
-        if self.label_column in self.categorical:
-            raise ValueError(f"the label column '{self.label_column}' cannot be categorical")
-        return self
-
-    def build_source(self, data_dir: str | Path | None):
-        from gan_oversampling.difficulty.table import TableSource
-
-        return TableSource(self)
-
-
-DataSpec = Annotated[MnistData | CyberData | KddData | TableData, Field(discriminator="kind")]
-# Every `kind` a data table may name, read off the union so the two never disagree.
-DATA_KINDS = frozenset(
-    kind
-    for member in get_args(get_args(DataSpec)[0])
-    for kind in get_args(member.model_fields["kind"].annotation)
+from gan_oversampling.study.data_spec import (  # noqa: F401  (the data models, re-exported)
+    DATA_KINDS,
+    CyberData,
+    DataSpec,
+    KddData,
+    KddTask,
+    MnistData,
+    StrictModel,
+    TableData,
 )
 
 
-class EvaluationSpec(_Strict):
+class EvaluationSpec(StrictModel):
     """Folds and classifier; the same folds serve every method of a test."""
 
     cv: Literal["kfold", "stratified"] = "kfold"
@@ -269,7 +50,7 @@ class EvaluationSpec(_Strict):
     ] = "paper-mlp"
 
 
-class StatisticsSpec(_Strict):
+class StatisticsSpec(StrictModel):
     """How the report judges differences between methods (the `[statistics]` table).
 
     `rope`: half-width, in F1, of the region of practical equivalence: differences within
@@ -286,10 +67,10 @@ class StatisticsSpec(_Strict):
     seed: Annotated[int, Field(ge=0)] = 0
 
 
-class _StudyFields(_Strict):
+class _StudyFields(StrictModel):
     # The settings table of each method of the registry ([cgan], [ctgan], ...) is added
     # to these fields below, read off the registry.
-    model_config = ConfigDict(populate_by_name=True)  # the rest as in _Strict
+    model_config = ConfigDict(populate_by_name=True)  # the rest as in StrictModel
 
     name: Annotated[str, Field(min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")]
     description: str = ""
