@@ -15,9 +15,12 @@ which kind of worker ran a task.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
+import os
 import queue
 import signal
+import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
@@ -148,8 +151,7 @@ class DaskExecutor:
             dashboard_address=None,  # no port to collide with another run's dashboard
         )
         with cluster, distributed.Client(cluster) as client:
-            # Ctrl-C reaches the workers too; the driver decides and cancels their tasks.
-            client.run(_ignore_interrupts)
+            client.run(_prepare_local_worker)
             yield client
 
     def _wants_gpu(self, client) -> bool:
@@ -159,8 +161,12 @@ class DaskExecutor:
 def _task_slots(client, gpu: bool) -> list[str]:
     """One entry per task the cluster runs at once (a worker thread; with `gpu`, one per
     GPU of the workers that declare the resource)."""
+    try:
+        workers = client.scheduler_info(n_workers=-1)["workers"]  # all, not the first 5
+    except TypeError:  # distributed before 2025 lists every worker and has no such argument
+        workers = client.scheduler_info()["workers"]
     slots = []
-    for address, info in client.scheduler_info(n_workers=-1)["workers"].items():
+    for address, info in workers.items():
         count = int(info.get("resources", {}).get(GPU, 0)) if gpu else info["nthreads"]
         slots += [address] * count
     return slots
@@ -210,9 +216,21 @@ def _collect(futures: dict, live: queue.Queue, on_unit, progress: Progress, dist
 # -------------------------------------------------------------------- worker side
 
 
-def _ignore_interrupts() -> None:
+def _prepare_local_worker() -> None:
+    """Set up a worker process of a LocalCluster started for the run."""
+    # Ctrl-C reaches the workers too; the driver decides and cancels their tasks.
     with contextlib.suppress(ValueError):  # only the main thread may set a handler
         signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # With torch and scikit-learn loaded, a worker process hung in the C library's exit
+    # handlers until its nanny killed it 4 s later, at every run's end. It holds nothing
+    # by then: end it at once.
+    atexit.register(_exit_now)
+
+
+def _exit_now() -> None:
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
 
 
 def _run_task(work: Work, job, index: int, threads: int, topic: str):
