@@ -78,7 +78,7 @@ def run(
     if device is not None:
         spec = spec.with_device(device)
     if executor_kind is ExecutorKind.dask:
-        spec, executor, data_dir = _dask_executor(spec, scheduler, workers, threads, data_dir)
+        executor, data_dir = _dask_executor(spec, scheduler, workers, threads, data_dir)
     else:
         if scheduler is not None:
             raise UserError("--scheduler needs --executor dask")
@@ -184,7 +184,7 @@ def _dask_executor(spec, scheduler: str | None, workers: int | None, threads: in
     # the data directory here, so that workers read the one this command names.
     executor = DaskExecutor(scheduler, n_workers=workers, threads=threads or 1,
                             device=spec.device)
-    return spec, executor, resolve_data_dir(data_dir)
+    return executor, resolve_data_dir(data_dir)
 
 
 def _parse_filters(items: list[str]) -> dict[str, list[str]]:
