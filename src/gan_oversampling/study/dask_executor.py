@@ -146,10 +146,15 @@ class DaskExecutor:
             with client:
                 yield client
             return
-        cluster = distributed.LocalCluster(
-            n_workers=self._local_workers(), threads_per_worker=1, processes=True,
-            dashboard_address=None,  # no port to collide with another run's dashboard
-        )
+        import dask
+
+        # No dashboard (no port to collide with another run's), so no use for the
+        # workers' profiler, which would wake every 10 ms to sample the training thread.
+        with dask.config.set({"distributed.worker.profile.enabled": False}):
+            cluster = distributed.LocalCluster(
+                n_workers=self._local_workers(), threads_per_worker=1, processes=True,
+                dashboard_address=None,
+            )
         with cluster, distributed.Client(cluster) as client:
             client.run(_prepare_local_worker)
             yield client
