@@ -9,9 +9,10 @@ CGANs of `--iterations` iterations) into a fresh results database: the local exe
 wall time covers everything a user waits for: starting the workers (and, for Dask, the
 scheduler), loading the data in each worker, training, writing, stopping.
 
-The runs are interleaved (local, dask, local, dask, ...) and each round's ratio is
-dask / local of that round, so load from other jobs, which comes and goes, hits both
-alike; the median ratio is the figure. The 1-minute load average is printed with each run.
+The runs are interleaved in alternating order (local, dask; dask, local; ...) and each
+round's ratio is dask / local of that round, so load from other jobs, which comes and
+goes, hits both alike; the median ratio is the figure. The 1-minute load average is
+printed with each run.
 Both databases of a round must hold the same rows: the check is part of the measurement.
 """
 
@@ -90,7 +91,11 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         for round_ in range(1, args.rounds + 1):
             seconds = {}
-            for name, executor in executors.items():
+            # Alternating order (local first, then dask first, ...): when the load from
+            # other jobs drifts, the run that comes second in every round would gain or lose.
+            order = list(executors) if round_ % 2 else list(reversed(executors))
+            for name in order:
+                executor = executors[name]
                 db = Path(folder) / f"{name}-{round_}.sqlite"
                 seconds[name] = timed_run(spec, executor, db)
                 print(f"round {round_}  {name:5s} {seconds[name]:7.1f} s  ({load()})", flush=True)
