@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -34,6 +35,11 @@ DataDir = Annotated[
 ]
 
 
+class ExecutorKind(StrEnum):
+    local = "local"
+    dask = "dask"
+
+
 @app.command()
 def run(
     study: Annotated[str, typer.Argument(help="A preset (see `presets`) or a .toml study file.")],
@@ -60,11 +66,18 @@ def run(
     max_gans: Annotated[
         int, typer.Option(min=1, help="CGANs trained together as one batched computation.")
     ] = 20,
+    executor_kind: Annotated[
+        ExecutorKind,
+        typer.Option("--executor", help="local: processes on this machine; dask: a Dask "
+                     "cluster (--scheduler), or a local one started for the run."),
+    ] = ExecutorKind.local,
+    scheduler: Annotated[
+        str | None,
+        typer.Option(help="Address of a Dask scheduler (tcp://HOST:8786); needs --executor dask."),
+    ] = None,
 ) -> None:
     """Run a study (resumable: finished units are kept and skipped; failed units are
     recorded with their reason and skipped too, unless --retry-failed)."""
-    from gan_oversampling.gan.config import resolve_device
-    from gan_oversampling.study.executors import choose_executor
     from gan_oversampling.study.presets import resolve_study
     from gan_oversampling.study.runner import check_study, run_study
     from gan_oversampling.study.store import ResultsStore
@@ -73,10 +86,12 @@ def run(
     spec = resolve_study(study)
     if device is not None:
         spec = spec.with_device(device)
-    # The device is resolved once, here; the study then names it exactly ("cpu", "cuda").
-    resolved = resolve_device(spec.device)
-    spec = spec.with_device(str(resolved))
-    executor = choose_executor(device=resolved, workers=workers, threads=threads)
+    if executor_kind is ExecutorKind.dask:
+        executor, data_dir = _dask_executor(spec, scheduler, workers, threads, data_dir)
+    else:
+        if scheduler is not None:
+            raise UserError("--scheduler needs --executor dask")
+        spec, executor = _local_executor(spec, workers, threads)
     # Data, tests and folds are checked before the results file is created or touched.
     checked = check_study(spec, data_dir=data_dir, filters=_parse_filters(only or []))
     try:
@@ -162,6 +177,32 @@ def datasets_verify(data_dir: DataDir = None) -> None:
 
     for line in verify_all(data_dir):
         console.print(line)
+
+
+def _local_executor(spec, workers: int | None, threads: int | None):
+    from gan_oversampling.gan.config import resolve_device
+    from gan_oversampling.study.executors import choose_executor
+
+    # The device is resolved once, here; the study then names it exactly ("cpu", "cuda").
+    resolved = resolve_device(spec.device)
+    spec = spec.with_device(str(resolved))
+    return spec, choose_executor(device=resolved, workers=workers, threads=threads)
+
+
+def _dask_executor(spec, scheduler: str | None, workers: int | None, threads: int | None,
+                   data_dir: Path | None):
+    from gan_oversampling.datasets.verify import resolve_data_dir
+    from gan_oversampling.study.dask_executor import DaskExecutor, import_distributed
+
+    import_distributed()
+    if scheduler is not None and workers is not None:
+        raise UserError("--workers sizes a local Dask cluster; a cluster at --scheduler has the "
+                        "workers started there with `dask worker`")
+    # The device is resolved on the workers ("auto": a worker's GPU where it has one), and
+    # the data directory here, so that workers read the one this command names.
+    executor = DaskExecutor(scheduler, n_workers=workers, threads=threads or 1,
+                            device=spec.device)
+    return executor, resolve_data_dir(data_dir)
 
 
 def _parse_filters(items: list[str]) -> dict[str, list[str]]:
