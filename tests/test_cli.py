@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from gan_oversampling import cli
+from cli_entry import call_main
 
 TINY_STUDY = """
 name = "tiny"
@@ -131,18 +131,7 @@ def test_bad_input_is_one_line_and_exit_two(tmp_path, monkeypatch, capsys, args,
 
 
 def _main(capsys, *args) -> tuple[int, str, str]:
-    """The command line's entry point, in this process (it starts much faster)."""
-    argv = sys.argv
-    sys.argv = ["gan-oversampling", *map(str, args)]
-    try:
-        cli.main()
-        code = 0
-    except SystemExit as exc:
-        code = exc.code
-    finally:
-        sys.argv = argv
-    out, err = capsys.readouterr()
-    return code, out, err
+    return call_main(capsys, *args)
 
 
 @pytest.mark.parametrize(

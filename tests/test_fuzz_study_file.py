@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import math
-import sys
 import tempfile
 from pathlib import Path
 
@@ -18,7 +17,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from gan_oversampling import cli
+from cli_entry import call_main
 from gan_oversampling.study import runner
 
 FIELDS = {
@@ -92,17 +91,9 @@ def test_any_study_file_runs_or_is_one_line(no_training, capsys, text):
     with tempfile.TemporaryDirectory() as folder:
         study = Path(folder) / "study.toml"
         study.write_text(text, encoding="utf-8")
-        argv = sys.argv
-        sys.argv = ["gan-oversampling", "run", str(study), "--db", f"{folder}/r.sqlite",
-                    "--workers", "1"]
-        try:
-            cli.main()
-            code = 0
-        except SystemExit as exc:
-            code = exc.code
-        finally:
-            sys.argv = argv
-        _, err = capsys.readouterr()
+        code, _, err = call_main(
+            capsys, "run", study, "--db", f"{folder}/r.sqlite", "--workers", "1"
+        )
     assert code in (0, 2), err
     if code == 2:
         lines = err.strip().splitlines()

@@ -21,7 +21,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from gan_oversampling import cli
+from cli_entry import call_main
 from gan_oversampling.study.store import ResultsStore
 
 SRC = Path(__file__).resolve().parents[1] / "src"
@@ -210,18 +210,7 @@ def test_a_second_run_on_the_same_database_is_refused(study, tmp_path, capsys):
 
 
 def _main(capsys, *args) -> tuple[int, str, str]:
-    """The command line's entry point, in this process."""
-    argv = sys.argv
-    sys.argv = ["gan-oversampling", *map(str, args)]
-    try:
-        cli.main()
-        code = 0
-    except SystemExit as exc:
-        code = exc.code
-    finally:
-        sys.argv = argv
-    out, err = capsys.readouterr()
-    return code, out, err
+    return call_main(capsys, *args)
 
 
 def _patch_open(monkeypatch, pragma: str) -> None:
