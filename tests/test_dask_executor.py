@@ -154,6 +154,7 @@ class _StallingDaskExecutor(DaskExecutor):
         super().run(functools.partial(_stalling_work, work, self.names), jobs, on_unit, progress)
 
 
+@pytest.mark.filterwarnings("ignore:Port .* is already in use")  # another cluster's port
 def test_a_worker_killed_mid_study_loses_nothing_and_counts_nothing_twice(
     tmp_path, inline_rows
 ):

@@ -23,6 +23,7 @@ import signal
 import sys
 import time
 import uuid
+import warnings
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
@@ -148,9 +149,14 @@ class DaskExecutor:
             return
         import dask
 
-        # No dashboard (no port to collide with another run's), so no use for the
-        # workers' profiler, which would wake every 10 ms to sample the training thread.
-        with dask.config.set({"distributed.worker.profile.enabled": False}):
+        # No dashboard, so no use for the workers' profiler, which would wake every 10 ms
+        # to sample the training thread. The scheduler's HTTP server still takes port
+        # 8787, or a free one when another cluster holds it: not worth a warning.
+        with (
+            dask.config.set({"distributed.worker.profile.enabled": False}),
+            warnings.catch_warnings(),
+        ):
+            warnings.filterwarnings("ignore", "Port .* is already in use", UserWarning)
             cluster = distributed.LocalCluster(
                 n_workers=self._local_workers(), threads_per_worker=1, processes=True,
                 dashboard_address=None,
