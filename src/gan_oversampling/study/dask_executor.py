@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import logging
 import os
 import queue
 import signal
@@ -161,9 +162,20 @@ class DaskExecutor:
                 n_workers=self._local_workers(), threads_per_worker=1, processes=True,
                 dashboard_address=None,
             )
-        with cluster, distributed.Client(cluster) as client:
-            client.run(_prepare_local_worker)
-            yield client
+        logger = logging.getLogger("distributed")
+        level = logger.level
+        try:
+            with cluster, distributed.Client(cluster) as client:
+                client.run(_prepare_local_worker)
+                try:
+                    yield client
+                except BaseException:
+                    # Stopped mid-task (Ctrl-C, an error): the nannies then report the
+                    # cancelled tasks and the workers they stop; the user knows already.
+                    logger.setLevel(logging.ERROR)
+                    raise
+        finally:
+            logger.setLevel(level)
 
     def _wants_gpu(self, client) -> bool:
         return self.device != "cpu" and bool(_task_slots(client, gpu=True))
@@ -232,6 +244,8 @@ def _prepare_local_worker() -> None:
     # Ctrl-C reaches the workers too; the driver decides and cancels their tasks.
     with contextlib.suppress(ValueError):  # only the main thread may set a handler
         signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # Their warnings (a cancelled task, memory use) say nothing to a study's user; errors do.
+    logging.getLogger("distributed").setLevel(logging.ERROR)
     # With torch and scikit-learn loaded, a worker process hung in the C library's exit
     # handlers until its nanny killed it 4 s later, at every run's end. It holds nothing
     # by then: end it at once.
