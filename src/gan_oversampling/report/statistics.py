@@ -76,7 +76,8 @@ def holm(p_values) -> np.ndarray:
 
     The same numbers as statsmodels' `multipletests(method="holm")` (the tests check it),
     computed here because that function runs a full garbage collection on every call:
-    half a second each with the report's modules loaded, for dozens of families.
+    half a second each with the report's modules loaded, for dozens of families
+    (`benchmarks/bench_holm.py`: 0.14 s against 14 us per call here).
     """
     p = np.asarray(p_values, dtype=float)
     adjusted = np.full(p.shape, np.nan)
