@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 
 from gan_oversampling.errors import UserError
+from stored_rows import stored_rows
 
 distributed = pytest.importorskip("distributed")
 
@@ -66,24 +67,6 @@ def _spec():
     return parse_study(tomllib.loads(STUDY), "dask test study")
 
 
-def _rows(db: Path) -> tuple[list, list, list]:
-    """Every stored score, loss curve and sample, in a fixed order."""
-    with sqlite3.connect(db) as connection:
-        scores = connection.execute(
-            "SELECT test_key, method, fold, class_label, precision, recall, f1, support"
-            " FROM results ORDER BY 1, 2, 3, 4"
-        ).fetchall()
-        losses = connection.execute(
-            "SELECT u.test_key, u.method, l.fold, l.data FROM losses l JOIN units u"
-            " USING(unit_id) ORDER BY 1, 2, 3"
-        ).fetchall()
-        samples = connection.execute(
-            "SELECT u.test_key, u.method, s.kind, s.class_label, s.data FROM samples s"
-            " JOIN units u USING(unit_id) ORDER BY 1, 2, 3, 4"
-        ).fetchall()
-    return scores, losses, samples
-
-
 def _run(db: Path, executor, store_class=None) -> float:
     """Run the study into `db`; returns the progress reported, as a share of the plan."""
     from gan_oversampling.study.runner import RunStarted, WorkDone, run_study
@@ -109,7 +92,7 @@ def inline_rows(tmp_path_factory) -> tuple[list, list, list]:
     # three times slower with two threads on a busy machine.
     with threadpool_limits(1):
         assert _run(db, InlineExecutor(threads=1)) == pytest.approx(1.0)
-    rows = _rows(db)
+    rows = stored_rows(db)
     assert len(rows[0]) == N_UNITS * 5 * 2  # units x folds x classes
     assert len(rows[1]) == 4 * 5  # one loss curve per CGAN fold
     return rows
@@ -122,7 +105,7 @@ def test_cli_on_a_local_dask_cluster_gives_the_inline_results(tmp_path, inline_r
     result = _cli("run", study, "--db", db, "--executor", "dask", "--workers", "2",
                   "--max-gans", MAX_GANS)
     assert result.returncode == 0, result.stderr
-    assert _rows(db) == inline_rows  # every score, loss curve and sample, bit for bit
+    assert stored_rows(db) == inline_rows  # every score, loss curve and sample, bit for bit
 
 
 # ------------------------------------------------------------ a worker killed mid-study
@@ -200,7 +183,7 @@ def test_a_worker_killed_mid_study_loses_nothing_and_counts_nothing_twice(
     with sqlite3.connect(db) as connection:
         units = connection.execute("SELECT test_key, method FROM units").fetchall()
     assert len(units) == len(set(units)) == N_UNITS
-    assert _rows(db) == inline_rows
+    assert stored_rows(db) == inline_rows
 
 
 # ------------------------------------------------------------ settings and errors

@@ -23,6 +23,7 @@ import pytest
 
 from cli_entry import call_main
 from gan_oversampling.study.store import ResultsStore
+from stored_rows import stored_rows
 
 SRC = Path(__file__).resolve().parents[1] / "src"
 STOP_RUN = Path(__file__).with_name("stop_run.py")
@@ -62,21 +63,6 @@ def _one_line(result_stderr: str) -> str:
     assert len(lines) == 1 and lines[0].startswith("error: "), result_stderr
     assert "Traceback" not in result_stderr
     return lines[0]
-
-
-def _rows(db: Path) -> tuple[list, list, list]:
-    """Every stored value that a seed decides: scores, GAN losses, sample rows."""
-    with closing(sqlite3.connect(db)) as connection:
-        scores = connection.execute(
-            "SELECT test_key, method, fold, class_label, precision, recall, f1, support"
-            " FROM results ORDER BY 1, 2, 3, 4").fetchall()
-        losses = connection.execute(
-            "SELECT u.test_key, u.method, l.fold, l.data FROM losses l JOIN units u"
-            " USING(unit_id) ORDER BY 1, 2, 3").fetchall()
-        samples = connection.execute(
-            "SELECT u.test_key, u.method, s.kind, s.class_label, s.data FROM samples s"
-            " JOIN units u USING(unit_id) ORDER BY 1, 2, 3, 4").fetchall()
-    return scores, losses, samples
 
 
 def _count_units(db: Path) -> int:
@@ -136,7 +122,7 @@ def test_same_seed_twice_gives_identical_rows(study, reference, tmp_path, capsys
     again = tmp_path / "again.sqlite"
     code, _, err = _main(capsys, "run", study, "--db", again, "--workers", "1", *ONE_THREAD)
     assert code == 0, err
-    assert _rows(again) == _rows(reference)
+    assert stored_rows(again) == stored_rows(reference)
 
 
 def test_kill_minus_nine_of_the_driver_inside_a_unit_then_resume(
@@ -157,7 +143,7 @@ def test_kill_minus_nine_of_the_driver_inside_a_unit_then_resume(
     code, out, err = _main(capsys, "run", study, "--db", db, "--workers", "1", *ONE_THREAD)
     assert code == 0, err
     assert "1 units already done, 3 to run" in out
-    assert _rows(db) == _rows(reference)
+    assert stored_rows(db) == stored_rows(reference)
 
 
 def test_kill_minus_nine_of_a_worker_then_resume(study, reference, tmp_path, capsys):
@@ -179,7 +165,7 @@ def test_kill_minus_nine_of_a_worker_then_resume(study, reference, tmp_path, cap
         assert "a worker process died" in _one_line(stderr)
     code, _, err = _main(capsys, "run", study, "--db", db, "--workers", "1", *ONE_THREAD)
     assert code == 0, err
-    assert _rows(db) == _rows(reference)
+    assert stored_rows(db) == stored_rows(reference)
 
 
 def test_ctrl_c_inside_a_unit_saves_the_finished_ones(study, tmp_path):
