@@ -69,7 +69,7 @@ def _spec():
 
 def _run(db: Path, executor, store_class=None) -> float:
     """Run the study into `db`; returns the progress reported, as a share of the plan."""
-    from gan_oversampling.study.runner import RunStarted, WorkDone, run_study
+    from gan_oversampling.study.runner import RunStarted, UnitFinished, WorkDone, run_study
     from gan_oversampling.study.store import ResultsStore
 
     events: list = []
@@ -77,8 +77,10 @@ def _run(db: Path, executor, store_class=None) -> float:
         written = run_study(_spec(), store, executor, events.append, max_gans=MAX_GANS)
     assert written == N_UNITS
     assert isinstance(events[0], RunStarted) and events[0].n_pending == N_UNITS
-    assert all(isinstance(event, WorkDone) for event in events[1:])
-    return sum(event.work for event in events[1:]) / events[0].total_work
+    assert sum(isinstance(event, UnitFinished) for event in events) == N_UNITS
+    assert all(isinstance(event, WorkDone | UnitFinished) for event in events[1:])
+    work = [event.work for event in events[1:] if isinstance(event, WorkDone)]
+    return sum(work) / events[0].total_work
 
 
 @pytest.fixture(scope="module")

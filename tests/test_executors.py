@@ -100,7 +100,7 @@ TINY = {
 
 def _run_tiny(db: Path, executor) -> tuple[list, list, float, float]:
     """Run the tiny study into `db`; (score rows, loss rows, progress total, planned work)."""
-    from gan_oversampling.study.runner import RunStarted, WorkDone, run_study
+    from gan_oversampling.study.runner import RunStarted, UnitFinished, WorkDone, run_study
     from gan_oversampling.study.spec import parse_study
     from gan_oversampling.study.store import ResultsStore
 
@@ -110,8 +110,10 @@ def _run_tiny(db: Path, executor) -> tuple[list, list, float, float]:
         written = run_study(spec, store, executor, events.append)
     assert written == 4
     assert isinstance(events[0], RunStarted) and events[0].n_pending == 4
-    assert all(isinstance(event, WorkDone) for event in events[1:])
-    advanced = [event.work for event in events[1:]]
+    finished = [event for event in events[1:] if isinstance(event, UnitFinished)]
+    assert len({(event.test_key, event.method) for event in finished}) == len(finished) == 4
+    assert all(isinstance(event, WorkDone | UnitFinished) for event in events[1:])
+    advanced = [event.work for event in events[1:] if isinstance(event, WorkDone)]
     with sqlite3.connect(db) as connection:
         scores = connection.execute(
             "SELECT test_key, method, fold, class_label, precision, recall, f1, support"
@@ -353,12 +355,12 @@ def _cases(features: list[int]):
     ],
 )
 def test_groups_share_a_feature_count_and_feed_every_worker(features, max_gans, n_workers, sizes):
-    from gan_oversampling.study.runner import _groups
+    from gan_oversampling.study.runner import batch_groups
     from gan_oversampling.study.spec import parse_study
 
     spec = parse_study(TINY, "tiny study")
     pending = _cases(features)
-    groups = list(_groups(pending, max_gans, spec, n_workers))
+    groups = list(batch_groups(pending, max_gans, spec, n_workers))
     assert [len(g) for g in groups] == sizes
     for group in groups:
         assert len({case.factors["features"] for case, _ in group}) == 1

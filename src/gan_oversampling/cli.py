@@ -35,6 +35,24 @@ DataDir = Annotated[
 ]
 
 
+Only = Annotated[
+    list[str] | None,
+    typer.Option(help="Run part of the grid: FACTOR=LEVEL[,LEVEL...] (repeatable)."),
+]
+Device = Annotated[str | None, typer.Option(help="auto, cpu, cuda or cuda:N.")]
+Workers = Annotated[
+    int | None,
+    typer.Option(min=1, help="Worker processes on CPU (default: cores / threads)."),
+]
+Threads = Annotated[
+    int | None,
+    typer.Option(min=1, help="Torch threads per worker (default: 1, or cores / workers)."),
+]
+MaxGans = Annotated[
+    int, typer.Option(min=1, help="CGANs trained together as one batched computation.")
+]
+
+
 class ExecutorKind(StrEnum):
     local = "local"
     dask = "dask"
@@ -47,25 +65,14 @@ def run(
         "results/results.sqlite"
     ),
     data_dir: DataDir = None,
-    only: Annotated[
-        list[str] | None,
-        typer.Option(help="Run part of the grid: FACTOR=LEVEL[,LEVEL...] (repeatable)."),
-    ] = None,
+    only: Only = None,
     retry_failed: Annotated[
         bool, typer.Option(help="Run again the units an earlier run recorded as failed.")
     ] = False,
-    device: Annotated[str | None, typer.Option(help="auto, cpu, cuda or cuda:N.")] = None,
-    workers: Annotated[
-        int | None,
-        typer.Option(min=1, help="Worker processes on CPU (default: cores / threads)."),
-    ] = None,
-    threads: Annotated[
-        int | None,
-        typer.Option(min=1, help="Torch threads per worker (default: 1, or cores / workers)."),
-    ] = None,
-    max_gans: Annotated[
-        int, typer.Option(min=1, help="CGANs trained together as one batched computation.")
-    ] = 20,
+    device: Device = None,
+    workers: Workers = None,
+    threads: Threads = None,
+    max_gans: MaxGans = 20,
     executor_kind: Annotated[
         ExecutorKind,
         typer.Option("--executor", help="local: processes on this machine; dask: a Dask "
@@ -107,6 +114,44 @@ def run(
         raise typer.Exit(130) from None
     print_headline(db, spec.name, console)
     print_failures(failed, db, console)
+
+
+@app.command()
+def plan(
+    study: Annotated[str, typer.Argument(help="A preset (see `presets`) or a .toml study file.")],
+    data_dir: DataDir = None,
+    only: Only = None,
+    device: Device = None,
+    workers: Workers = None,
+    threads: Threads = None,
+    max_gans: MaxGans = 20,
+    estimate: Annotated[
+        bool, typer.Option(help="Time a little of the study's work here to estimate its "
+                           "wall time (a few seconds to a minute).")
+    ] = True,
+) -> None:
+    """Show what `run` would do, training nothing: every test with its features, rows per
+    class and minority rows per test fold, the units, and an estimated wall time."""
+    from gan_oversampling.study.plan import estimate_wall_time, plan_tests
+    from gan_oversampling.study.presets import resolve_study
+    from gan_oversampling.study.runner import check_study
+    from gan_oversampling.terminal import print_plan
+
+    spec = resolve_study(study)
+    if device is not None:
+        spec = spec.with_device(device)
+    spec, executor = _local_executor(spec, workers, threads)
+    checked = check_study(spec, data_dir=data_dir, filters=_parse_filters(only or []))
+    tests = plan_tests(checked)
+    wall_time = None
+    if estimate:
+        import torch
+
+        wall_time = estimate_wall_time(
+            checked, tests, workers=executor.n_workers,
+            threads=executor.threads or torch.get_num_threads(), max_gans=max_gans,
+        )
+    print_plan(spec, tests, wall_time, console)
 
 
 @app.command()

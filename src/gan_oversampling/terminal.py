@@ -1,11 +1,15 @@
-"""What a study run shows on the terminal: its plan, a progress bar with ETA, the headline.
+"""What the command line shows: a run's plan, its progress with ETA, tables, a study's plan.
 
 The study runs without any of this (`study.runner.run_study`); the CLI hands it
-`RunDisplay` as its progress callback.
+`RunDisplay` as its progress callback. On a terminal progress is a live bar and tables are
+drawn; written to a file or a pipe (a log), progress is one plain line per finished unit
+and tables are plain text at their full width, never cut to the terminal's.
 """
 
 from __future__ import annotations
 
+import time
+from datetime import timedelta
 from pathlib import Path
 
 from rich.console import Console
@@ -20,25 +24,40 @@ from rich.progress import (
 from rich.table import Table
 
 from gan_oversampling.errors import UserError
-from gan_oversampling.study.runner import ProgressEvent, RunStarted, UnitFailed
+from gan_oversampling.study.runner import (
+    ProgressEvent,
+    RunStarted,
+    UnitFailed,
+    UnitFinished,
+    WorkDone,
+)
 
 
 class RunDisplay:
-    """A progress callback for `run_study`: prints the plan, then drives a progress bar."""
+    """A progress callback for `run_study`: prints the plan, then drives a progress bar
+    (on a terminal) or prints a line per finished unit with elapsed time and ETA."""
 
     def __init__(self, console: Console):
         self.console = console
         self.bar: Progress | None = None
         self.task = None
+        self.started = time.monotonic()
+        self.total_work = self.done_work = 0.0
+        self.n_units = self.n_finished = 0
 
     def __call__(self, event: ProgressEvent) -> None:
         if isinstance(event, RunStarted):
             self._start(event)
-        elif isinstance(event, UnitFailed):
-            self.console.print(f"failed: {event.test_key} {event.method}: {event.reason}",
-                               markup=False, highlight=False)
+        elif isinstance(event, WorkDone):
+            self.done_work += event.work
+            if self.bar is not None:
+                self.bar.update(self.task, advance=event.work, description=event.description)
         elif self.bar is not None:
-            self.bar.update(self.task, advance=event.work, description=event.description)
+            if isinstance(event, UnitFailed):
+                self.console.print(f"failed: {event.test_key} {event.method}: {event.reason}",
+                                   markup=False, highlight=False)
+        else:
+            self._unit_line(event)
 
     def __enter__(self) -> RunDisplay:
         return self
@@ -48,14 +67,17 @@ class RunDisplay:
             self.bar.stop()
 
     def _start(self, plan: RunStarted) -> None:
-        self.console.print(
-            f"study [bold]{plan.study}[/bold]: {plan.n_tests} tests x {plan.n_methods} "
+        self.started = time.monotonic()
+        self.total_work, self.n_units = plan.total_work, plan.n_pending
+        plain_line(
+            self.console,
+            f"study {plan.study}: {plan.n_tests} tests x {plan.n_methods} "
             f"methods; {plan.n_done} units already done, {plan.n_pending} to run"
             + (f" (a subset of {plan.subset_of})" if plan.subset_of else "")
             + (f"; {plan.n_failed_before} failed before and skipped (--retry-failed runs "
-               "them)" if plan.n_failed_before else "")
+               "them)" if plan.n_failed_before else ""),
         )
-        if plan.n_pending:
+        if plan.n_pending and self.console.is_terminal:
             self.bar = Progress(
                 TextColumn("{task.description:<32}"),
                 BarColumn(),
@@ -68,22 +90,55 @@ class RunDisplay:
             self.task = self.bar.add_task("starting", total=plan.total_work)
             self.bar.start()
 
+    def _unit_line(self, event: UnitFinished | UnitFailed) -> None:
+        self.n_finished += 1
+        elapsed = time.monotonic() - self.started
+        outcome = "done" if isinstance(event, UnitFinished) else f"failed: {event.reason}"
+        left = self.total_work - self.done_work
+        eta = (clock(elapsed * left / self.done_work) if self.done_work > 0 and left > 0
+               else "0:00:00" if left <= 0 else "unknown")
+        plain_line(self.console, f"[{self.n_finished}/{self.n_units}] {event.test_key} "
+                                 f"{event.method} {outcome}; elapsed {clock(elapsed)}, ETA {eta}")
+
+
+def clock(seconds: float) -> str:
+    """A duration as h:mm:ss."""
+    return str(timedelta(seconds=round(max(0.0, seconds))))
+
+
+def plain_line(console: Console, text: str) -> None:
+    """One line as it is: no markup, no highlighting, never wrapped or cut."""
+    console.out(text, highlight=False)
+
+
+def print_table(console: Console, title: str, columns: list[str], rows: list[list[str]]) -> None:
+    """A table: drawn on a terminal; plain text at full width anywhere else (a log)."""
+    if console.is_terminal:
+        table = Table(title=title)
+        for column in columns:
+            table.add_column(column)
+        for row in rows:
+            table.add_row(*row)
+        console.print(table)
+        return
+    widths = [max(len(cell) for cell in column) for column in zip(columns, *rows, strict=True)]
+    plain_line(console, title)
+    for cells in (columns, *rows):
+        plain_line(console, "  ".join(cell.ljust(width)
+                                      for cell, width in zip(cells, widths, strict=True)).rstrip())
+
 
 def print_headline(db_path: Path, study: str, console: Console) -> None:
-    """The study's mean F1 per class and method, as a terminal table."""
+    """The study's mean F1 per class and method, as a table."""
     from gan_oversampling.report.build import headline_rows
 
     try:
         columns, rows = headline_rows(db_path, study)
     except UserError as exc:  # no unit finished (all failed): nothing to show
-        console.print(f"no headline: {exc}", markup=False, highlight=False)
+        plain_line(console, f"no headline: {exc}")
         return
-    table = Table(title=f"{study}: mean F1 per class over the tests run")
-    for column in columns:
-        table.add_column(str(column))
-    for row in rows:
-        table.add_row(*(str(cell) for cell in row))
-    console.print(table)
+    print_table(console, f"{study}: mean F1 per class over the tests run",
+                [str(column) for column in columns], [[str(cell) for cell in row] for row in rows])
 
 
 def print_failures(failed: dict[tuple[str, str], str], db_path: Path, console: Console) -> None:
@@ -91,8 +146,58 @@ def print_failures(failed: dict[tuple[str, str], str], db_path: Path, console: C
     if not failed:
         return
     units = "unit" if len(failed) == 1 else "units"
-    console.print(
+    plain_line(
+        console,
         f"{len(failed)} {units} failed (reasons: `gan-oversampling report {db_path}`, "
         "section 'Failed units'); they are skipped on resume, --retry-failed runs them again",
-        markup=False, highlight=False,
     )
+
+
+def print_plan(spec, tests: list, estimate, console: Console) -> None:
+    """What `run` would do: per test its features, rows and minority rows per test fold
+    (`study.plan.TestPlan`), the units, and the estimated wall time (`WallTime`, or None)."""
+    few = spec.statistics.min_minority_per_test_fold
+    evaluation = spec.evaluation
+    n_units = len(tests) * len(spec.methods)
+    plain_line(console, f"study {spec.name}: {len(tests)} tests x {len(spec.methods)} methods "
+                        f"({', '.join(spec.methods)}) = {n_units} units; {evaluation.cv} "
+                        f"{evaluation.n_splits}-fold; classifier {evaluation.classifier}")
+    rows = [[plan.key, str(plan.n_features), str(plan.majority_rows), str(plan.minority_rows),
+             str(plan.min_minority_per_test_fold),
+             f"under {few}" if plan.min_minority_per_test_fold < few else ""]
+            for plan in tests]
+    print_table(console, "Tests (rows per class; minority rows per test fold: fewest of the folds)",
+                ["test", "features", "majority", "minority", "minority per test fold", "warning"],
+                rows)
+    flagged = sum(plan.min_minority_per_test_fold < few for plan in tests)
+    if flagged:
+        plain_line(console, f"warning: {flagged} of {len(tests)} tests have a test fold with "
+                            f"fewer than {few} minority rows: their minority F1 rests on a "
+                            "handful of rows")
+    if estimate is not None:
+        _print_estimate(estimate, console)
+
+
+def _print_estimate(estimate, console: Console) -> None:
+    processes = "process" if estimate.workers == 1 else "processes"
+    plain_line(console, f"estimated wall time: {about(estimate.seconds)} on {estimate.workers} "
+                        f"{processes} x {estimate.threads} torch thread(s), device "
+                        f"{estimate.device}")
+    plain_line(console, "  an estimate, not a measurement: a few training iterations of each "
+                        "batch shape, one resample per method and one classifier fit were "
+                        "timed on this machine just now and scaled to the study's iterations "
+                        "and rows; it assumes the machine stays as busy as it was, and fitting "
+                        "and resampling time growing in proportion to the rows")
+    if estimate.untimed:
+        plain_line(console, f"  not counted (failed when timed, as their units will): "
+                            f"{', '.join(estimate.untimed)}")
+
+
+def about(seconds: float) -> str:
+    """A rough duration: 'about 40 s', 'about 12 min', 'about 2 h 05 min'."""
+    if seconds < 60:
+        return f"about {max(1, round(seconds))} s"
+    minutes = round(seconds / 60)
+    if minutes < 60:
+        return f"about {minutes} min"
+    return f"about {minutes // 60} h {minutes % 60:02d} min"

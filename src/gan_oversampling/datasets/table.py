@@ -1,8 +1,8 @@
 """A user's own labelled table (.csv or .parquet), read into a RawTable and cached.
 
-Labels and categorical columns are read as text; every other column but the label must be
-numeric. Missing values are an error, never imputed. With a pinned sha256 the file must
-have that checksum.
+Labels and categorical columns are read as text; every other column but the label and the
+excluded ones must be numeric. Missing values are an error, never imputed. With a pinned
+sha256 the file must have that checksum.
 """
 
 from __future__ import annotations
@@ -22,9 +22,11 @@ def read_table(
     label_column: str,
     categorical: Sequence[str] = (),
     sha256: str | None = None,
+    exclude: Sequence[str] = (),
 ) -> RawTable:
     """A .csv or .parquet file (by its suffix) as a RawTable, checked against the file's
-    columns, values and `sha256` (when given), and cached until the file changes.
+    columns, values and `sha256` (when given), and cached until the file changes. The
+    `exclude`d columns are dropped unread (they may hold anything).
     """
     path = Path(path).expanduser()
     if not path.is_file():
@@ -32,7 +34,7 @@ def read_table(
     stat = path.stat()
     return _cached_table(
         str(path.resolve()), stat.st_mtime_ns, stat.st_size, label_column, tuple(categorical),
-        sha256.lower() if sha256 else None,
+        sha256.lower() if sha256 else None, tuple(exclude),
     )
 
 
@@ -40,38 +42,41 @@ def read_table(
 @functools.lru_cache(maxsize=4)
 def _cached_table(
     path: str, _mtime_ns: int, _size: int, label_column: str, categorical: tuple[str, ...],
-    sha256: str | None,
+    sha256: str | None, exclude: tuple[str, ...],
 ) -> RawTable:
     origin = f"table file {path}"
     if sha256 is not None:
         actual = sha256_file(path)
         if actual != sha256:
             raise UserError(f"{origin} has sha256 {actual}, not the {sha256} the study names")
-    frame = _read_frame(Path(path), label_column, categorical, origin)
+    frame = _read_frame(Path(path), label_column, categorical, exclude, origin)
     if len(frame) == 0:
         raise UserError(f"{origin} has no rows")
     if len(frame.columns) < 2:
-        raise UserError(f"{origin} has no feature column besides '{label_column}'")
+        besides = "', '".join((label_column, *exclude))
+        raise UserError(f"{origin} has no feature column besides '{besides}'")
     return table_from_frame(frame, label_column, categorical, origin)
 
 
-def _read_frame(path: Path, label_column: str, categorical: tuple[str, ...], origin: str):
+def _read_frame(path: Path, label_column: str, categorical: tuple[str, ...],
+                exclude: tuple[str, ...], origin: str):
     import pandas as pd
 
     try:
         if path.suffix.lower() == ".parquet":
-            frame = _read_parquet(path)
-            columns = [str(name) for name in frame.columns]
+            frame = _read_parquet(path).rename(columns=str)
+            columns = list(frame.columns)
         else:
             columns = [str(name) for name in pd.read_csv(path, nrows=0).columns]
-        _check_columns(columns, label_column, categorical, origin)
-        if path.suffix.lower() != ".parquet":
-            # Labels and categories stay text: "01" and "1" are different labels.
-            text_columns = {name: str for name in (label_column, *categorical)}
-            frame = pd.read_csv(path, dtype=text_columns)
+        _check_columns(columns, label_column, categorical, exclude, origin)
+        kept = [name for name in columns if name not in exclude]
+        if path.suffix.lower() == ".parquet":
+            return frame[kept]
+        # Labels and categories stay text: "01" and "1" are different labels.
+        text_columns = {name: str for name in (label_column, *categorical)}
+        return pd.read_csv(path, dtype=text_columns, usecols=kept)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as error:
         raise UserError(f"{origin} cannot be read: {str(error).splitlines()[0]}") from None
-    return frame
 
 
 def _read_parquet(path: Path):
@@ -87,14 +92,16 @@ def _read_parquet(path: Path):
         raise UserError(f"table file {path} cannot be read as parquet: {error}") from None
 
 
-def _check_columns(columns: list[str], label_column: str, categorical: tuple, origin: str):
+def _check_columns(columns: list[str], label_column: str, categorical: tuple,
+                   exclude: tuple, origin: str):
     if label_column not in columns:
         raise UserError(
             f"{origin} has no label column '{label_column}'; its columns: {', '.join(columns)}"
         )
-    unknown = [name for name in categorical if name not in columns]
-    if unknown:
-        raise UserError(
-            f"{origin} has no column(s) {', '.join(unknown)} (listed as categorical); "
-            f"its columns: {', '.join(columns)}"
-        )
+    for listed, where in ((categorical, "listed as categorical"), (exclude, "listed in exclude")):
+        unknown = [name for name in listed if name not in columns]
+        if unknown:
+            raise UserError(
+                f"{origin} has no column(s) {', '.join(unknown)} ({where}); "
+                f"its columns: {', '.join(columns)}"
+            )

@@ -221,6 +221,11 @@ class RawTable:
         return [i for i, name in enumerate(self.columns) if name not in self.categorical]
 
     @property
+    def numeric_names(self) -> tuple[str, ...]:
+        """The columns of `numeric`, in file order."""
+        return tuple(name for name in self.columns if name not in self.categorical)
+
+    @property
     def encoded_width(self) -> int:
         """Features after one-hot encoding: one per numeric column, one per category."""
         return self.numeric.shape[1] + sum(len(vocabulary) for vocabulary in self.vocabularies)

@@ -30,7 +30,7 @@ class KddSource(TaskSource):
     def __init__(self, data: KddData, data_dir: str | Path | None = None):
         self.data = data
         self.data_dir = data_dir
-        self.name = data.kind
+        self.name = self.origin = data.kind
 
     def grid(self) -> TaskGrid:
         data = self.data
@@ -38,7 +38,7 @@ class KddSource(TaskSource):
         tasks = tuple(_resolve_kdd_task(task, table, data.kind) for task in data.tasks)
         return TaskGrid(data.kind, table, tasks, tuple(data.majority_sizes),
                         tuple(data.imbalance_ratios), data.scaling, {"dataset": data.kind},
-                        task_in_key=True)
+                        task_in_key=True, allowed_leaks=tuple(data.allow_leaks))
 
 
 def _resolve_kdd_task(task: KddTask, table: RawTable, dataset: str) -> BinaryTask:

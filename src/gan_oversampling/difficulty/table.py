@@ -2,8 +2,9 @@
 
 One binary task: rows whose label is in `majority` (class 0) against rows whose label is in
 `minority` (class 1); labels are compared as strings; other rows are left out. Every column
-but the label is a feature: the `categorical` ones are one-hot encoded (vocabulary from every
-row of the file), the others are min-max scaled to [-1, 1] (see `difficulty.tasks`).
+but the label and the excluded ones is a feature: the `categorical` ones are one-hot encoded
+(vocabulary from every row of the file), the others are min-max scaled to [-1, 1] (see
+`difficulty.tasks`).
 """
 
 from __future__ import annotations
@@ -31,18 +32,22 @@ class TableSource(TaskSource):
     """
 
     name = "table"
+    leak_remedy = "drop it with data.exclude, or "
 
     def __init__(self, data: TableData):
         self.data = data
+        self.origin = f"table file {data.path}"
 
     def grid(self) -> TaskGrid:
         data = self.data
-        table = read_table(data.path, data.label_column, data.categorical, data.sha256)
+        table = read_table(data.path, data.label_column, data.categorical, data.sha256,
+                           data.exclude)
         _check_labels_present(table, (*data.majority, *data.minority), f"table file {data.path}")
         task = BinaryTask("table", tuple(data.majority), tuple(data.minority))
         return TaskGrid(self.name, table, (task,), tuple(data.majority_sizes),
                         tuple(data.imbalance_ratios), data.scaling,
-                        {"dataset": Path(data.path).name}, task_in_key=False)
+                        {"dataset": Path(data.path).name}, task_in_key=False,
+                        allowed_leaks=tuple(data.allow_leaks))
 
 
 def _check_labels_present(table: RawTable, labels: tuple[str, ...], origin: str) -> None:

@@ -26,6 +26,7 @@ from gan_oversampling.datasets.tabular import (
     require_data_root,
 )
 from gan_oversampling.difficulty.base import TestCase, check_feasible, format_level, known_factors
+from gan_oversampling.difficulty.leaks import refuse_leaks, separating_numbers
 from gan_oversampling.errors import UserError
 
 if TYPE_CHECKING:
@@ -159,6 +160,23 @@ class CyberSource:
     def make_preprocessor(self, case: TestCase) -> None:
         """None: the author's files are already scaled to [-1, 1]."""
         return None
+
+    def check_leaks(self) -> None:
+        """UserError when a feature alone separates the classes of a dataset's pool (see
+        `difficulty.leaks`; none of the seven does) and `allow_leaks` does not name it.
+        The files name no columns: the message calls them "feature 0", ..."""
+        leaks, widest = {}, 0
+        for dataset in self.data.datasets:
+            pool_X, pool_y = cyber_pool(dataset, self.data_dir)
+            names = cyber_feature_names(pool_X.shape[1])
+            leaks[dataset] = [names[j] for j in np.flatnonzero(separating_numbers(pool_X, pool_y))]
+            widest = max(widest, len(names))
+        refuse_leaks(leaks, self.data.allow_leaks, cyber_feature_names(widest), "cyber")
+
+
+def cyber_feature_names(n_features: int) -> list[str]:
+    """How messages and `allow_leaks` name the unnamed columns of a cyber dataset."""
+    return [f"feature {j}" for j in range(n_features)]
 
 
 def _cyber_case(source: str, dataset: str, features: int, n_majority: int, ratio: float):

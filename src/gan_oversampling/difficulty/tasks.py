@@ -21,6 +21,7 @@ from sklearn.preprocessing import MinMaxScaler, OneHotEncoder
 
 from gan_oversampling.datasets.tabular import RawTable
 from gan_oversampling.difficulty.base import TestCase, check_feasible, format_level
+from gan_oversampling.difficulty.leaks import refuse_leaks, table_leaks
 from gan_oversampling.difficulty.tabular import variant_rows
 from gan_oversampling.errors import UserError
 
@@ -65,9 +66,17 @@ class TaskGrid:
     scaling: str
     leading_factors: dict
     task_in_key: bool
+    allowed_leaks: tuple[str, ...] = ()
 
     def cases(self) -> list[TestCase]:
         return [case for case, _ in self._cases_with_tasks()]
+
+    def check_leaks(self, origin: str, remedy: str = "") -> None:
+        """UserError when a feature alone separates the classes of a task's pool
+        (`difficulty.leaks`), unless `allowed_leaks` names it."""
+        leaks = {f"task {task.name}" if self.task_in_key else "the pool":
+                 table_leaks(self.table, *self._class_rows(task)) for task in self.tasks}
+        refuse_leaks(leaks, self.allowed_leaks, self.table.columns, origin, remedy)
 
     def load(self, case: TestCase) -> tuple[np.ndarray, np.ndarray]:
         factors, task = self._known(case)
@@ -128,6 +137,8 @@ class TaskSource:
     """
 
     name: str
+    origin: str  # how messages name the data: "nsl-kdd", "table file flows.csv"
+    leak_remedy = ""  # a way out of a leak that the source offers besides allow_leaks
 
     def grid(self) -> TaskGrid:
         raise NotImplementedError
@@ -143,3 +154,8 @@ class TaskSource:
     def make_preprocessor(self, case: TestCase) -> ColumnTransformer | None:
         """A fresh, unfitted encoder and scaler for one fold; None with scaling "whole"."""
         return self.grid().make_preprocessor()
+
+    def check_leaks(self) -> None:
+        """UserError when a feature alone separates the classes of a pool (see
+        `difficulty.leaks`) and the study does not allow it."""
+        self.grid().check_leaks(self.origin, self.leak_remedy)

@@ -86,6 +86,9 @@ class Method:
     # True: the folds of many tests go to one call (their GANs train as one batch).
     batches_tests: bool = False
     work_per_fold: Callable[[Any], float] = field(default=lambda settings: 1.0)
+    # The settings field that counts training steps ("iterations"), which a time estimate
+    # shortens and scales back; None for a method that does not train.
+    training_steps: str | None = None
     requires: str | None = None  # an optional package it needs, for the message
     # Raises UserError when the method cannot run here (a missing package); a study calls
     # it before anything is written.

@@ -86,6 +86,7 @@ METHOD = Method(
     settings_model=CGANConfig,
     batches_tests=True,
     work_per_fold=lambda config: config.iterations / 100,
+    training_steps="iterations",
 )
 
 

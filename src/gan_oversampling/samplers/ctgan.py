@@ -266,6 +266,7 @@ METHOD = Method(
     resample=resample_one_by_one(_fold_sampler),
     seed_streams=("ctgan",),
     settings_model=CTGANSettings,
+    training_steps="epochs",
     requires=MISSING_PACKAGE,
     check_available=import_ctgan,
 )

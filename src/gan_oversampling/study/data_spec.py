@@ -43,6 +43,23 @@ class _SizeRatioGrid(StrictModel):
         return self
 
 
+class _TabularGrid(_SizeRatioGrid):
+    """A grid over a table of named feature columns, guarded against leaks.
+
+    Before a study runs, every feature that alone separates the two classes of a pool
+    perfectly (a threshold on a number, a set of categories) ends it with one line: such a
+    column is usually an id or a copy of the label. `allow_leaks` names the columns that
+    may do so (it never changes results, so it is not part of a study's settings hash).
+    """
+
+    allow_leaks: list[str] = []
+
+    @field_validator("allow_leaks")
+    @classmethod
+    def _unique_allowed(cls, columns: list[str]) -> list[str]:
+        return _unique_columns(columns)
+
+
 class MnistData(_SizeRatioGrid):
     """MNIST fours (majority) against rotated fours (minority), PROTOCOL.md section 1."""
 
@@ -71,6 +88,12 @@ def _unique_levels(levels: list) -> list:
     return levels
 
 
+def _unique_columns(columns: list[str]) -> list[str]:
+    if len(set(columns)) != len(columns):
+        raise ValueError("columns must be unique")
+    return columns
+
+
 def _unique_labels(labels: list[str]) -> list[str]:
     if not labels:
         raise ValueError("needs at least one label")
@@ -85,8 +108,11 @@ _KEY_SAFE = r"^[A-Za-z0-9_.-]+$"
 _KDD_LABELS = (KDD_NORMAL, *KDD_FAMILIES, *KDD_ATTACK_FAMILY)
 
 
-class CyberData(_SizeRatioGrid):
-    """The author's seven cybersecurity datasets, PROTOCOL.md section 2 (already in [-1, 1])."""
+class CyberData(_TabularGrid):
+    """The author's seven cybersecurity datasets, PROTOCOL.md section 2 (already in [-1, 1]).
+
+    Their columns have no names in the files: `allow_leaks` calls them "feature 0", ...
+    """
 
     kind: Literal["cyber"] = "cyber"
     datasets: list[Literal[CYBER_DATASETS]] = list(CYBER_DATASETS)  # type: ignore[valid-type]
@@ -140,7 +166,7 @@ def _default_kdd_tasks() -> list[KddTask]:
     ]
 
 
-class KddData(_SizeRatioGrid):
+class KddData(_TabularGrid):
     """NSL-KDD (train 20% + test files as one pool) or KDD Cup 99 10%, binary tasks.
 
     `scaling`: "fold" fits the min-max scaler on each training fold; "whole" fits it on the
@@ -174,12 +200,13 @@ class KddData(_SizeRatioGrid):
         return KddSource(self, data_dir)
 
 
-class TableData(_SizeRatioGrid):
+class TableData(_TabularGrid):
     """A user's own .csv or .parquet file: `majority` labels vs `minority` labels.
 
     A relative `path` is relative to the current directory when the study runs. Every
-    column but `label_column` is a feature; `categorical` ones are one-hot encoded, the
-    others must be numbers. `sha256`, when given, pins the file's content.
+    column but `label_column` and the `exclude`d ones (ids, other labels) is a feature;
+    `categorical` ones are one-hot encoded, the others must be numbers. `sha256`, when
+    given, pins the file's content.
     """
 
     kind: Literal["table"]
@@ -188,6 +215,7 @@ class TableData(_SizeRatioGrid):
     majority: list[str]
     minority: list[str]
     categorical: list[str] = []
+    exclude: list[str] = []
     sha256: Annotated[str, Field(pattern=r"^[0-9a-fA-F]{64}$")] | None = None
     majority_sizes: list[Annotated[int, Field(ge=1)]] = [100, 200, 500, 1000]
     imbalance_ratios: list[Annotated[float, Field(gt=0, le=1)]] = [0.1, 0.2, 0.3, 0.4]
@@ -205,12 +233,10 @@ class TableData(_SizeRatioGrid):
     def _labels(cls, labels: list[str]) -> list[str]:
         return _unique_labels(labels)
 
-    @field_validator("categorical")
+    @field_validator("categorical", "exclude")
     @classmethod
-    def _unique_columns(cls, columns: list[str]) -> list[str]:
-        if len(set(columns)) != len(columns):
-            raise ValueError("columns must be unique")
-        return columns
+    def _unique_column_names(cls, columns: list[str]) -> list[str]:
+        return _unique_columns(columns)
 
     @field_validator("majority_sizes", "imbalance_ratios")
     @classmethod
@@ -224,6 +250,11 @@ class TableData(_SizeRatioGrid):
             raise ValueError(f"label(s) {', '.join(both)} in both majority and minority")
         if self.label_column in self.categorical:
             raise ValueError(f"the label column '{self.label_column}' cannot be categorical")
+        if self.label_column in self.exclude:
+            raise ValueError(f"the label column '{self.label_column}' cannot be excluded")
+        both = sorted(set(self.exclude) & set(self.categorical))
+        if both:
+            raise ValueError(f"column(s) {', '.join(both)} both excluded and categorical")
         return self
 
     def build_source(self, data_dir: str | Path | None):
@@ -231,6 +262,11 @@ class TableData(_SizeRatioGrid):
 
         return TableSource(self)
 
+
+# Data settings that never change results (left out of a study's settings hash), and those
+# added after the first results databases with the value that reproduces what they did.
+DATA_NOT_HASHED = ("allow_leaks",)
+DATA_HASHED_ONLY_IF_CHANGED = {"exclude": []}
 
 DataSpec = Annotated[MnistData | CyberData | KddData | TableData, Field(discriminator="kind")]
 # Every `kind` a data table may name, read off the union so the two never disagree.

@@ -64,7 +64,15 @@ class UnitFailed:
     reason: str
 
 
-ProgressEvent = RunStarted | WorkDone | UnitFailed
+@dataclass(frozen=True)
+class UnitFinished:
+    """A unit's results are stored."""
+
+    test_key: str
+    method: str
+
+
+ProgressEvent = RunStarted | WorkDone | UnitFailed | UnitFinished
 
 
 @dataclass(frozen=True)
@@ -109,9 +117,10 @@ def run_study(
 ) -> int:
     """Run what is pending of `spec` into `store` on `executor` (default: this process);
     returns the number of units written with results. No output: `on_progress` gets a
-    `RunStarted`, then `WorkDone` events as work finishes and a `UnitFailed` for each unit
-    that fails (None: no events). `checked`: the result of `check_study` (else it is
-    called here). Units that failed in an earlier run are skipped unless `retry_failed`."""
+    `RunStarted`, then `WorkDone` events as work finishes, a `UnitFinished` for each unit
+    stored and a `UnitFailed` for each unit that fails (None: no events). `checked`: the
+    result of `check_study` (else it is called here). Units that failed in an earlier run
+    are skipped unless `retry_failed`."""
     on_progress = on_progress or (lambda event: None)
     if checked is None:
         checked = check_study(spec, data_dir=data_dir, filters=filters)
@@ -129,7 +138,7 @@ def run_study(
     return run_pending(
         spec, checked.source, plan, store,
         lambda work, description: on_progress(WorkDone(work, description)),
-        executor, max_gans, on_failure=on_progress,
+        executor, max_gans, on_unit=on_progress,
     )
 
 
@@ -140,12 +149,16 @@ def check_study(
     filters: dict[str, list[str]] | None = None,
 ) -> CheckedStudy:
     """Everything that can be checked before training, writing nothing: the data source,
-    the selected tests (`filters`), and the folds of every selected test (too many
-    stratified folds for a class shows here). UserError on the first problem."""
+    the leak guard of a tabular source (a feature that alone separates the classes), the
+    selected tests (`filters`), and the folds of every selected test (too many stratified
+    folds for a class shows here). UserError on the first problem."""
     for name in spec.methods:
         get_method(name).check_available()
     source = spec.data.build_source(data_dir)
     cases = select_cases(select_listed(source.cases(), spec.tests), filters or {})
+    check_leaks = getattr(source, "check_leaks", None)
+    if check_leaks is not None:
+        check_leaks()
     evaluation = spec.evaluation
     for case in cases:
         _, y = source.load(case)
@@ -223,24 +236,25 @@ def run_pending(
     progress: Progress,
     executor: Executor | None = None,
     max_gans: int = 20,
-    on_failure: Callable[[UnitFailed], None] | None = None,
+    on_unit: Callable[[UnitFinished | UnitFailed], None] | None = None,
 ) -> int:
     """Run every pending unit on `executor` (default: this process); returns how many units
     were written with results. Units are written here, one transaction each, as they
-    arrive; a failed unit is recorded as such and reported to `on_failure`."""
+    arrive, and reported to `on_unit` once written; a failed unit is recorded as such."""
     executor = executor or InlineExecutor()
-    groups = list(_groups(plan.pending, max_gans, spec, executor.n_workers))
+    groups = list(batch_groups(plan.pending, max_gans, spec, executor.n_workers))
+    on_unit = on_unit or (lambda event: None)
     written = 0
 
     def write(unit: UnitResult | UnitFailure) -> None:
         nonlocal written
         if isinstance(unit, UnitFailure):
             store.write_failure(unit)
-            if on_failure is not None:
-                on_failure(UnitFailed(unit.test_key, unit.method, unit.reason))
+            on_unit(UnitFailed(unit.test_key, unit.method, unit.reason))
             return
         store.write_unit(unit)
         written += 1
+        on_unit(UnitFinished(unit.test_key, unit.method))
 
     executor.run(partial(compute_group, spec, source), groups, write, progress)
     return written
@@ -274,7 +288,7 @@ def compute_group(
             yield from run_method(spec, batch, method, progress)
 
 
-def _groups(pending, max_gans: int, spec: StudySpec, n_workers: int = 1) -> Iterable[list]:
+def batch_groups(pending, max_gans: int, spec: StudySpec, n_workers: int = 1) -> Iterable[list]:
     """Tests with the same feature count, up to `max_gans` CGANs per group.
 
     With several workers, a feature count's tests are cut into a multiple of the number

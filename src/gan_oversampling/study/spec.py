@@ -28,7 +28,9 @@ from gan_oversampling.samplers.registry import (
     settings_sections,
 )
 from gan_oversampling.study.data_spec import (  # noqa: F401  (the data models, re-exported)
+    DATA_HASHED_ONLY_IF_CHANGED,
     DATA_KINDS,
+    DATA_NOT_HASHED,
     CyberData,
     DataSpec,
     KddData,
@@ -146,6 +148,7 @@ class _StudyFields(StrictModel):
         settings = self.model_dump(
             mode="json", by_alias=True, exclude={"description", "statistics"}
         )
+        _drop_unhashed(settings["data"], DATA_NOT_HASHED, DATA_HASHED_ONLY_IF_CHANGED)
         for section, model in settings_sections().items():
             table = settings.get(section) or {}
             table.pop("device", None)
@@ -161,6 +164,16 @@ class _StudyFields(StrictModel):
 # those versions did; and the sections those versions hashed in full.
 _HASHED_ONLY_IF_CHANGED = {CGAN: {"output_range": "tanh"}}
 _ALWAYS_HASHED = {CGAN}
+
+
+def _drop_unhashed(data: dict, never: tuple[str, ...], only_if_changed: dict) -> None:
+    """Leave out of the hash the data settings that never change results, and those that
+    reproduce, at their old value, what versions without them did."""
+    for field in never:
+        data.pop(field, None)
+    for field, old_value in only_if_changed.items():
+        if field in data and data[field] == old_value:
+            data.pop(field)
 
 
 def _defaults(model) -> dict:

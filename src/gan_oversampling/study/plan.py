@@ -1,0 +1,225 @@
+"""What a study will run, seen before it runs: its tests, their folds and an estimated time.
+
+`plan_study` reads each selected test and cuts it into the folds a run cuts
+(`units.PreparedTest`), so its counts are the run's own. `estimate_wall_time` times the
+study's own work on this machine for a moment (a few CGAN iterations of each batch shape,
+one resample per method, one classifier fit) and scales it to the study's iterations and
+rows. Nothing is trained to the end and nothing is written.
+"""
+
+from __future__ import annotations
+
+import heapq
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from gan_oversampling.samplers.base import Method
+from gan_oversampling.samplers.registry import get_method
+from gan_oversampling.study.runner import CheckedStudy, batch_groups
+from gan_oversampling.study.units import LABELS, PreparedTest, training_folds
+
+# Training steps timed per batch shape: the difference of the two runs gives the time of
+# a step without the fixed costs (setting up, generating), which are counted once.
+SHORT_STEPS, LONG_STEPS = 2, 10
+
+
+@dataclass(frozen=True)
+class TestPlan:
+    """One test as a run will see it; rows per class of each training and test fold."""
+
+    __test__ = False  # not a pytest class
+
+    key: str
+    n_features: int  # after encoding, as methods and classifier get them
+    majority_rows: int
+    minority_rows: int
+    train_rows: tuple[tuple[int, int], ...]  # (majority, minority) per training fold
+    test_minority_rows: tuple[int, ...]  # minority rows per test fold
+
+    @property
+    def min_minority_per_test_fold(self) -> int:
+        return min(self.test_minority_rows)
+
+
+@dataclass(frozen=True)
+class WallTime:
+    """An estimated wall time, with what it assumes."""
+
+    seconds: float
+    workers: int
+    threads: int
+    device: str
+    untimed: tuple[str, ...] = ()  # methods that could not be timed (left out)
+
+
+def plan_tests(checked: CheckedStudy) -> list[TestPlan]:
+    """Every selected test of a checked study with the counts of its real folds."""
+    return [_test_plan(_prepared(checked, case)) for case in checked.cases]
+
+
+def _prepared(checked: CheckedStudy, case) -> PreparedTest:
+    return PreparedTest.build(case, *checked.source.load(case), checked.spec, checked.source)
+
+
+def _test_plan(test: PreparedTest) -> TestPlan:
+    counts = [(np.bincount(y_train, minlength=2), np.bincount(y_test, minlength=2))
+              for _, y_train, _, y_test in test.fold_data]
+    whole = counts[0][0] + counts[0][1]
+    return TestPlan(
+        key=test.case.key,
+        n_features=int(test.fold_data[0][0].shape[1]),
+        majority_rows=int(whole[0]),
+        minority_rows=int(whole[1]),
+        train_rows=tuple((int(train[0]), int(train[1])) for train, _ in counts),
+        test_minority_rows=tuple(int(test_counts[1]) for _, test_counts in counts),
+    )
+
+
+def estimate_wall_time(checked: CheckedStudy, tests: list[TestPlan], *, workers: int,
+                       threads: int, max_gans: int) -> WallTime:
+    """The run's wall time on `workers` processes of `threads` torch threads, from a short
+    timing of the study's own work here and now (see the module docstring)."""
+    import torch
+
+    previous = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        costs, untimed = _group_costs(checked, tests, workers, max_gans)
+    finally:
+        torch.set_num_threads(previous)
+    return WallTime(_makespan(costs, workers), workers, threads,
+                    str(checked.spec.device), tuple(untimed))
+
+
+def _group_costs(checked: CheckedStudy, tests: list[TestPlan], workers: int, max_gans: int
+                 ) -> tuple[list[float], list[str]]:
+    """Seconds of each group of the run, in the order a run hands groups to workers."""
+    spec = checked.spec
+    plans = {plan.key: plan for plan in tests}
+    largest = _prepared(checked, max(checked.cases, key=lambda c: sum(plans[c.key].train_rows[0])))
+    per_row, untimed = _per_row_costs(spec, largest)
+    batch_cost = _BatchCost(checked)
+    costs = []
+    for group in batch_groups([(case, spec.methods) for case in checked.cases], max_gans, spec,
+                              workers):
+        group_plans = [plans[case.key] for case, _ in group]
+        seconds = sum(_test_seconds(spec, plan, per_row) for plan in group_plans)
+        for name in spec.methods:
+            if get_method(name).batches_tests and name not in untimed:
+                seconds += batch_cost(name, [case for case, _ in group], group_plans[0].n_features)
+        costs.append(seconds)
+    return costs, sorted(set(untimed + batch_cost.untimed))
+
+
+def _test_seconds(spec, plan: TestPlan, per_row: dict[str, float]) -> float:
+    """One test's classifier fits and per-fold resampling, every method, all folds."""
+    seconds = 0.0
+    for name in spec.methods:
+        method = get_method(name)
+        for majority, minority in plan.train_rows:
+            rows = majority + minority if method.kind == "baseline" else 2 * majority
+            seconds += per_row["classifier"] * rows
+            if not method.batches_tests:
+                seconds += per_row.get(name, 0.0) * (majority + minority)
+    return seconds
+
+
+def _per_row_costs(spec, test: PreparedTest) -> tuple[dict[str, float], list[str]]:
+    """Seconds per training row: of one classifier fit, and of each method that resamples
+    fold by fold, timed on the first training fold of the largest test."""
+    X_train, y_train = test.training_sets()[0]
+    costs = {"classifier": _classifier_seconds_per_row(spec, X_train, y_train)}
+    untimed = []
+    for name in spec.methods:
+        method = get_method(name)
+        if method.batches_tests:
+            continue
+        folds = training_folds(spec, test, method)[:1]
+        try:
+            seconds = _training_seconds(method, spec.method_settings(name), folds)
+        except Exception:  # a method that fails here fails in the run too
+            untimed.append(name)
+            continue
+        costs[name] = seconds / len(y_train)
+    return costs, untimed
+
+
+def _classifier_seconds_per_row(spec, X: np.ndarray, y: np.ndarray) -> float:
+    """One fit on the fold balanced (its minority rows repeated), as after oversampling,
+    per row it was fitted on."""
+    from gan_oversampling.evaluation.classifiers import make_classifier
+
+    minority = np.flatnonzero(y == 1)
+    extra = np.resize(minority, max(0, int((y == 0).sum()) - len(minority)))
+    rows = np.concatenate([np.arange(len(y)), extra])
+    warm_up = np.concatenate([np.flatnonzero(y == 0)[:32], minority[:32]])
+    make_classifier(spec.evaluation.classifier, 0).fit(X[warm_up], y[warm_up])
+    started = time.perf_counter()
+    make_classifier(spec.evaluation.classifier, 0).fit(X[rows], y[rows])
+    return (time.perf_counter() - started) / len(rows)
+
+
+def _training_seconds(method: Method, settings, folds) -> float:
+    """Seconds of `method` on `folds`; a method that trains is timed for SHORT_STEPS and
+    LONG_STEPS steps, and the difference scaled to its full count of steps."""
+    def timed(run_settings) -> float:
+        started = time.perf_counter()
+        method.resample(folds, run_settings, LABELS)
+        return time.perf_counter() - started
+
+    steps = getattr(settings, method.training_steps or "", None)
+    if steps is None or steps <= LONG_STEPS:
+        return timed(settings)
+    short = timed(settings.model_copy(update={method.training_steps: SHORT_STEPS}))
+    long = timed(settings.model_copy(update={method.training_steps: LONG_STEPS}))
+    per_step = max(0.0, long - short) / (LONG_STEPS - SHORT_STEPS)
+    return max(0.0, short - SHORT_STEPS * per_step) + per_step * steps
+
+
+class _BatchCost:
+    """Seconds of a method that trains a group's folds as one batch, timed once per batch
+    shape (folds, features) on the first group of that shape."""
+
+    def __init__(self, checked: CheckedStudy):
+        self.checked = checked
+        self.seconds: dict[tuple, float] = {}
+        self.untimed: list[str] = []
+
+    def __call__(self, name: str, cases: list, n_features: int) -> float:
+        spec = self.checked.spec
+        shape = (name, len(cases) * spec.evaluation.n_splits, n_features)
+        if shape not in self.seconds:
+            self.seconds[shape] = self._time(name, cases)
+        return self.seconds[shape]
+
+    def _time(self, name: str, cases: list) -> float:
+        spec, method = self.checked.spec, get_method(name)
+        tests = [_prepared(self.checked, case) for case in cases]
+        folds = [fold for test in tests for fold in training_folds(spec, test, method)]
+        settings = spec.method_settings(name)
+        if not self.seconds:  # the first one pays for starting up: not counted
+            _warm_up(method, settings, folds[:1])
+        try:
+            return _training_seconds(method, settings, folds)
+        except Exception:  # a batch that fails here fails in the run too
+            self.untimed.append(name)
+            return 0.0
+
+
+def _warm_up(method: Method, settings, folds) -> None:
+    steps = {method.training_steps: 1} if method.training_steps else {}
+    try:
+        method.resample(folds, settings.model_copy(update=steps), LABELS)
+    except Exception:  # timed again, and reported, by the caller
+        return
+
+
+def _makespan(costs: list[float], workers: int) -> float:
+    """When the last of `workers` is done, each taking the next group as it gets free."""
+    finish = [0.0] * max(1, workers)
+    for seconds in costs:
+        heapq.heapreplace(finish, finish[0] + seconds)
+    return max(finish)
+
