@@ -195,7 +195,7 @@ def test_report_leads_with_the_answer_and_writes_the_statistics(tmp_path):
     assert "1 tests have a test fold with fewer than 5 minority rows (as few as 2)" in markdown
     assert "critical-difference diagram" in markdown and (out / "cd_diagram.png").is_file()
     stats = pd.read_csv(out / "statistics.csv")
-    assert set(stats["comparator"]) == {"baseline", "smote", "random"}
+    assert set(stats["comparator"]) == {"none", "smote", "random"}
     assert set(stats["factor"]) == {"all", "size", "ratio"}
     assert set(pd.read_csv(out / "factor_effects.csv")["factor"]) == {"size", "ratio"}
     assert len(pd.read_csv(out / "factor_model.csv")) > 0
@@ -226,7 +226,7 @@ def test_published_values_get_our_interval(tmp_path):
     with ResultsStore.open(tmp_path / "r.sqlite", create=False) as store:
         stored = store.scores_frame("mini")
     comparison = tables.published_comparison(tables.headline_table(stored), spec, stored)
-    for label in ("baseline", "cgan"):
+    for label in ("none", "cgan"):
         low, high = comparison[f"{label}_ci_low"], comparison[f"{label}_ci_high"]
         assert (low <= comparison[label]).all() and (comparison[label] <= high).all()
         inside = comparison[f"published_{label}"].between(low, high)

@@ -17,7 +17,7 @@ from gan_oversampling.samplers.cgan import CGANOversampler, GANDivergedError
 from gan_oversampling.study.executors import InlineExecutor
 from gan_oversampling.study.runner import UnitFailed, run_study
 from gan_oversampling.study.spec import parse_study
-from gan_oversampling.study.store import ResultsStore
+from gan_oversampling.study.store import SCHEMA_VERSION, ResultsStore
 
 
 def _spec(**changes):
@@ -117,14 +117,17 @@ def test_a_version_one_database_is_upgraded_in_place(tmp_path):
     _run(_spec(methods=["none"]), db)
     with closing(sqlite3.connect(db)) as connection, connection:
         connection.execute("DROP TABLE faults")
+        connection.execute("DROP TABLE sample_columns")
         connection.execute("PRAGMA user_version = 1")
     with ResultsStore.open(db, readonly=True) as store:  # read as it is
         assert store.failed_units("faults") == {} and len(store.done_units("faults")) == 2
+        assert store.sample_columns("faults") == {}
     written, failed, events = _run(_spec(methods=["none"]), db)  # resumes
     assert events[0].n_done == 2 and written == 0 and failed == {}
     with closing(sqlite3.connect(db)) as connection:
-        assert connection.execute("PRAGMA user_version").fetchone()[0] == 2
+        assert connection.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
         assert connection.execute("SELECT count(*) FROM faults").fetchone()[0] == 0
+        assert connection.execute("SELECT count(*) FROM sample_columns").fetchone()[0] == 0
 
 
 def test_register_study_checks_and_inserts_in_one_transaction(tmp_path):

@@ -205,7 +205,7 @@ def test_statistics_table_matches_the_libraries_called_directly():
     family = table[(table["class_role"] == "minority") & (table["factor"] == "all")]
     np.testing.assert_allclose(family["p_holm"],
                                multipletests(family["p_value"], method="holm")[1])
-    assert set(family["comparator"]) == {"baseline", "smote", "random"}
+    assert set(family["comparator"]) == {"none", "smote", "random"}
 
 
 def test_statistics_table_rows_per_factor_level():
@@ -220,7 +220,7 @@ def test_statistics_table_rows_per_factor_level():
     assert list(zip(minority["factor"], minority["level"], strict=True)) == [
         ("all", ""), ("size", 100), ("size", 200), ("ratio", 0.1), ("ratio", 0.4)]
     assert list(minority["n_tests"]) == [8, 4, 4, 4, 4]
-    assert (table["generator"] == "cgan").all() and (table["comparator"] == "baseline").all()
+    assert (table["generator"] == "cgan").all() and (table["comparator"] == "none").all()
 
 
 def test_small_tests_are_flagged_and_excluded_on_request():

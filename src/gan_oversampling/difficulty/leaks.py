@@ -54,8 +54,9 @@ def table_leaks(table: RawTable, majority_rows: np.ndarray, minority_rows: np.nd
 
 def refuse_leaks(leaks: dict[str, list[str]], allowed: Sequence[str], features: Sequence[str],
                  origin: str, remedy: str = "") -> None:
-    """UserError naming the leaking columns (per pool) not in `allowed`, or the `allowed`
-    names that are no feature column. `remedy` adds a way out to the message."""
+    """UserError naming the leaking columns not in `allowed` (`leaks`: per pool, named by
+    its task, or "" for a source of one pool), or the `allowed` names that are no feature
+    column. `remedy` adds a way out to the message."""
     unknown = [name for name in allowed if name not in features]
     if unknown:
         shown = ", ".join(features[:_SHOWN_COLUMNS])
@@ -70,11 +71,12 @@ def refuse_leaks(leaks: dict[str, list[str]], allowed: Sequence[str], features: 
     refused = {pool: names for pool, names in refused.items() if names}
     if not refused:
         return
-    where = "; ".join(f"{pool}: {', '.join(names)}" for pool, names in refused.items())
-    columns = sorted({name for names in refused.values() for name in names})
+    found = "; ".join(f"{', '.join(names)} ({pool})" if pool else ", ".join(names)
+                      for pool, names in refused.items())
+    columns = list(dict.fromkeys(name for names in refused.values() for name in names))
     quoted = ", ".join(f'"{name}"' for name in columns)
     raise UserError(
-        f"{origin}: a single column separates the majority from the minority class on every "
-        f"row ({where}): a leak such as an id or a copy of the label; {remedy}if it is a "
-        f"genuine feature, allow it with data.allow_leaks = [{quoted}]"
+        f"{origin}: column(s) {found} alone separate the majority from the minority class "
+        "without an error (a threshold or a set of categories): a leak such as an id or a "
+        f"copy of the label; {remedy}if genuine, allow with data.allow_leaks = [{quoted}]"
     )

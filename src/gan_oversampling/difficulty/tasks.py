@@ -54,6 +54,21 @@ def table_preprocessor(table: RawTable) -> ColumnTransformer:
     )
 
 
+def encoded_columns(table: RawTable, fitted: ColumnTransformer) -> list[dict]:
+    """How the output of a fitted `table_preprocessor` decodes, one entry per table column
+    in output order: {"column", "categories"} for a one-hot block (one output per
+    category), {"column", "low", "high"} for a number scaled from [low, high] to [-1, 1]."""
+    columns: list[dict] = [{"column": name, "categories": list(vocabulary)}
+                           for name, vocabulary in zip(table.categorical, table.vocabularies,
+                                                       strict=True)]
+    if table.numeric_names:
+        scaler = fitted.named_transformers_["numbers"]
+        columns += [{"column": name, "low": float(low), "high": float(high)}
+                    for name, low, high in zip(table.numeric_names, scaler.data_min_,
+                                               scaler.data_max_, strict=True)]
+    return columns
+
+
 @dataclass(frozen=True)
 class TaskGrid:
     """Tasks x majority sizes x imbalance ratios over one table: the cases and their rows."""
@@ -74,20 +89,30 @@ class TaskGrid:
     def check_leaks(self, origin: str, remedy: str = "") -> None:
         """UserError when a feature alone separates the classes of a task's pool
         (`difficulty.leaks`), unless `allowed_leaks` names it."""
-        leaks = {f"task {task.name}" if self.task_in_key else "the pool":
+        leaks = {f"task {task.name}" if self.task_in_key else "":
                  table_leaks(self.table, *self._class_rows(task)) for task in self.tasks}
         refuse_leaks(leaks, self.allowed_leaks, self.table.columns, origin, remedy)
 
     def load(self, case: TestCase) -> tuple[np.ndarray, np.ndarray]:
+        X, y = self._raw_rows(case)
+        if self.scaling == "whole":
+            X = table_preprocessor(self.table).fit_transform(X).astype(np.float32)
+        return X, y
+
+    def sample_columns(self, case: TestCase, fitted: ColumnTransformer | None) -> list[dict]:
+        """How encoded rows of `case` decode (`encoded_columns`): with the preprocessor
+        fitted on a training fold, or (scaling "whole") the one `load` fits."""
+        if fitted is None:
+            fitted = table_preprocessor(self.table).fit(self._raw_rows(case)[0])
+        return encoded_columns(self.table, fitted)
+
+    def _raw_rows(self, case: TestCase) -> tuple[np.ndarray, np.ndarray]:
         factors, task = self._known(case)
         majority, minority = self._class_rows(task)
         pool_rows = np.concatenate([majority, minority])
         pool_y = np.repeat(np.array([0, 1], dtype=np.int64), [len(majority), len(minority)])
         rows, y = variant_rows(pool_y, factors["n_majority"], factors["imbalance_ratio"])
-        X = self.table.rows(pool_rows[rows])
-        if self.scaling == "whole":
-            X = table_preprocessor(self.table).fit_transform(X).astype(np.float32)
-        return X, y
+        return self.table.rows(pool_rows[rows]), y
 
     def make_preprocessor(self) -> ColumnTransformer | None:
         return table_preprocessor(self.table) if self.scaling == "fold" else None
@@ -154,6 +179,11 @@ class TaskSource:
     def make_preprocessor(self, case: TestCase) -> ColumnTransformer | None:
         """A fresh, unfitted encoder and scaler for one fold; None with scaling "whole"."""
         return self.grid().make_preprocessor()
+
+    def sample_columns(self, case: TestCase, fitted: ColumnTransformer | None) -> list[dict]:
+        """How the encoded rows of `case` decode back to the table's columns, given the
+        preprocessor fitted on a training fold (None with scaling "whole")."""
+        return self.grid().sample_columns(case, fitted)
 
     def check_leaks(self) -> None:
         """UserError when a feature alone separates the classes of a pool (see

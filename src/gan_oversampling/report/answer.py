@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from gan_oversampling.report.statistics import DECISION
+from gan_oversampling.samplers.registry import BASELINE
 
 FEW_TESTS = 10  # below this, say that the intervals and tests have little power
 WILCOXON_FLOOR = 6  # the two-sided exact Wilcoxon test cannot reach p < 0.05 on fewer pairs
@@ -58,7 +59,10 @@ def interval(low: float, high: float) -> str:
 
 
 def name(method: str) -> str:
-    """Generators are named by acronyms (CGAN, CTGAN); the baseline and classics as stored."""
+    """Generators are named by acronyms (CGAN, CTGAN), the others as stored; the baseline
+    says what it is, for sentences such as "CGAN beats none (no oversampling)"."""
+    if method == BASELINE:
+        return f"{BASELINE} (no oversampling)"
     return method.upper() if method in ("cgan", "ctgan") else method
 
 
@@ -217,7 +221,7 @@ def answer_paragraphs(stats: pd.DataFrame, models: list, best_classic: str | Non
     paragraphs = []
     for (generator, comparator), rows in overall.groupby(["generator", "comparator"],
                                                          sort=False):
-        if comparator not in ("baseline", best_classic):
+        if comparator not in (BASELINE, best_classic):
             continue
         sentences = [comparison_sentence(row, context.rope, first=index == 0)
                      for index, row in enumerate(rows.itertuples())]
@@ -227,7 +231,7 @@ def answer_paragraphs(stats: pd.DataFrame, models: list, best_classic: str | Non
         target = f"{generator} - {comparator}"
         sentences += [factor_sentence(m) for m in models if m.target == target]
         paragraphs.append(" ".join(s for s in sentences if s))
-    limits = caveats(overall[overall["comparator"].isin(["baseline", best_classic])], models,
+    limits = caveats(overall[overall["comparator"].isin([BASELINE, best_classic])], models,
                      context)
     if limits:
         paragraphs.append("What these numbers cannot say: " + "; ".join(limits) + ".")

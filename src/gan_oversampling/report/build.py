@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from gan_oversampling.errors import UserError
-from gan_oversampling.report import answer, evidence, plots, statistics, tables
+from gan_oversampling.report import answer, evidence, plots, sample_rows, statistics, tables
 from gan_oversampling.report.folder import MARKER, check_target, move_into_place
 from gan_oversampling.study.dbfile import describe
 from gan_oversampling.study.store import ResultsStore
@@ -173,7 +173,7 @@ def _overview(study: Study) -> Section:
     blocks = [spec["description"]] if spec.get("description") else []
     if spec.get("subset_of"):
         blocks.append(f"This study is a subset of the published grid '{spec['subset_of']}'.")
-    methods = ", ".join(tables.method_label(m) for m in tables.method_order(frame))
+    methods = ", ".join(tables.method_order(frame))
     blocks.append(
         f"{frame['test_key'].nunique()} tests from {_values(frame, 'source')}; methods: "
         f"{methods}; classifier {_values(frame, 'classifier')}; cross-validation "
@@ -227,7 +227,7 @@ def _method_sections(frame: pd.DataFrame, spec: dict) -> list[Section]:
     summary = tables.method_summary(frame)
     blocks: list = [Table("Methods ranked by minority F1 per test (1 = best, ties averaged)",
                           summary)]
-    by_test = tables.minority_f1_by_test(frame).rename(columns=tables.method_label)
+    by_test = tables.minority_f1_by_test(frame)
     blocks += [s for s in [answer.rank_mean_sentence(summary, by_test)] if s]
     rope = statistics.settings_of(spec).rope
     for generator in tables.methods_of_kind(frame, "generative"):
@@ -256,15 +256,17 @@ def _samples_section(study: Study, folder: Path, n_sample_tests: int) -> Section
     picks = np.unique(np.linspace(0, len(candidates) - 1, min(n_sample_tests, len(candidates))
                                   ).round().astype(int))
     blocks: list = []
+    columns = study.store.sample_columns(study.name)
     for number, key in enumerate(candidates[i] for i in picks):
-        blocks += _sample_blocks(study, key, by_test[key], folder / f"samples_{number}.png")
+        blocks += _sample_blocks(study, key, by_test[key], folder / f"samples_{number}.png",
+                                 columns.get(key))
     return Section("Real and generated rows", blocks)
 
 
-def _sample_blocks(study: Study, key: str, sets: list, path: Path) -> list:
+def _sample_blocks(study: Study, key: str, sets: list, path: Path, columns) -> list:
     side = _image_side(study, key, sets[0][3].shape[1])
     if side is None:
-        return _sample_stats_blocks(key, sets)
+        return _sample_row_blocks(key, sets, columns)
     try:
         from gan_oversampling.report.samples import save_image_grid
     except ImportError:
@@ -274,7 +276,7 @@ def _sample_blocks(study: Study, key: str, sets: list, path: Path) -> list:
         if kind == "real" and label not in real_seen:
             real_seen.add(label)
             rows.append((f"real {CLASS_NAMES.get(label, label)}", images))
-    rows += [(f"{tables.method_label(method)} {CLASS_NAMES.get(label, label)}", images)
+    rows += [(f"{method} {CLASS_NAMES.get(label, label)}", images)
              for method, kind, label, images in sets if kind == "generated"]
     save_image_grid(rows, side, path)
     return [f"Test {key}:", Image(path.name, f"real and generated rows of test {key}")]
@@ -291,16 +293,9 @@ def _image_side(study: Study, key: str, n_features: int) -> int | None:
     return side if is_image_data and side * side == n_features else None
 
 
-def _sample_stats_blocks(key: str, sets: list) -> list:
-    real = next((rows for _, kind, label, rows in sets if kind == "real" and label == 1), None)
-    generated = next(((method, rows) for method, kind, label, rows in sets
-                      if kind == "generated" and label == 1), None)
-    if real is None or generated is None:
-        return []
-    method, rows = generated
-    stats = tables.sample_stats_table(real, rows)
-    return [Table(f"Test {key}: minority rows, real against {tables.method_label(method)} "
-                  "(first features)", stats)]
+def _sample_row_blocks(key: str, sets: list, columns: list[dict] | None) -> list:
+    found = sample_rows.minority_comparison(key, sets, columns)
+    return [] if found is None else [Table(*found)]
 
 
 def _loss_section(study: Study, folder: Path) -> Section:
@@ -310,7 +305,7 @@ def _loss_section(study: Study, folder: Path) -> Section:
         for key in tables.test_order(study.frame):
             losses = study.store.losses(study.name, key, method)
             if losses:
-                title = f"{tables.method_label(method)} training losses, test {key}"
+                title = f"{method} training losses, test {key}"
                 path = plots.loss_plot(losses, folder / "losses.png", title)
                 return Section("GAN training", [Image(path.name, title)])
     return Section("GAN training", ["No GAN losses were stored."])
@@ -334,7 +329,7 @@ def _failures_section(study: Study) -> Section:
     if failures.empty:
         return Section("Failed units", ["No unit failed."])
     counts = failures.groupby("method").size()
-    summary = ", ".join(f"{tables.method_label(m)} {n}" for m, n in counts.items())
+    summary = ", ".join(f"{method} {n}" for method, n in counts.items())
     shown = failures[["test_key", "method", "reason"]]
     return Section("Failed units", [
         f"{len(failures)} units could not be computed ({summary}) and are left out of every "

@@ -146,7 +146,7 @@ def _pair_rows(scores, frame, generator, comparator, role, settings) -> list[dic
         if not indices:
             continue
         rows.append({
-            "generator": generator, "comparator": tables.method_label(comparator),
+            "generator": generator, "comparator": comparator,
             "class_role": role, "factor": factor, "level": level,
             **_subset_row(first_means.iloc[indices], second_means.iloc[indices],
                           draws[indices], [per_test[i] for i in indices], settings),
@@ -200,8 +200,7 @@ def factor_intervals(frame: pd.DataFrame, factor: str, settings: Settings) -> pd
     table = tables.factor_table(frame, factor)
     means = tables.fold_means(frame)
     level_of = frame.drop_duplicates("test_key").set_index("test_key")[factor]
-    labels = {tables.method_label(method): method for method in tables.method_order(frame)}
-    bounds = [mean_interval(frame, labels[row.method], row.class_role, settings,
+    bounds = [mean_interval(frame, row.method, row.class_role, settings,
                             list(level_of.index[level_of == row.level]), means)[1:]
               for row in table.itertuples()]
     table["ci_low"] = [low for low, _ in bounds]

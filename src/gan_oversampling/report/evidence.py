@@ -9,6 +9,7 @@ from pathlib import Path
 import pandas as pd
 
 from gan_oversampling.report import answer, comparisons, factor_model, plots, statistics, tables
+from gan_oversampling.samplers.registry import BASELINE
 
 OVERALL_COLUMNS = {
     "generator": "generator", "comparator": "against", "class_role": "class",
@@ -100,7 +101,7 @@ def _level_blocks(stats: pd.DataFrame, best: str | None) -> list:
     levels = stats[(stats["factor"] != comparisons.ALL) & (stats["class_role"] == "minority")]
     for (generator, comparator), rows in levels.groupby(["generator", "comparator"],
                                                         sort=False):
-        if comparator not in ("baseline", best):
+        if comparator not in (BASELINE, best):
             continue
         rows = rows.assign(level=rows["level"].map(tables.level_text))
         blocks.append(Table(f"{answer.name(generator)} against {comparator} by factor level "
@@ -114,7 +115,6 @@ def _friedman_blocks(used: pd.DataFrame, folder: Path) -> list:
     if not tables.complete_tests(used):
         return []
     by_test = tables.minority_f1_by_test(used)
-    by_test.columns = [tables.method_label(method) for method in by_test.columns]
     result = statistics.friedman_nemenyi(by_test)
     if result is None:
         return []

@@ -150,7 +150,7 @@ def models(frame: pd.DataFrame, comparisons_of: dict[str, list[str]]) -> list[Fa
     fitted = []
     for generator, comparators in comparisons_of.items():
         for comparator in comparators:
-            target = f"{generator} - {tables.method_label(comparator)}"
+            target = f"{generator} - {comparator}"
             model = fit(gains(frame, generator, comparator), target)
             if model is not None:
                 fitted.append(model)

@@ -36,13 +36,10 @@ def factor_columns(frame: pd.DataFrame) -> list[str]:
 
 
 def method_order(frame: pd.DataFrame) -> list[str]:
-    """Methods as stored, the baseline first, the others in first-appearance order."""
+    """Methods as stored (the names a study file gives them), the baseline ("none") first,
+    the others in first-appearance order. Every table, CSV and plot names them so."""
     methods = list(dict.fromkeys(frame["method"]))
     return sorted(methods, key=lambda method: method != BASELINE)
-
-
-def method_label(method: str) -> str:
-    return "baseline" if method == BASELINE else method
 
 
 def test_order(frame: pd.DataFrame) -> list[str]:
@@ -100,7 +97,6 @@ def headline_table(frame: pd.DataFrame) -> pd.DataFrame:
     table = means.pivot_table(index="class_role", columns="method", values="f1", aggfunc="mean")
     methods = [method for method in method_order(frame) if method in table.columns]
     table = table.reindex(index=[role for role in ROLES if role in table.index], columns=methods)
-    table.columns = [method_label(method) for method in methods]
     table["n_tests"] = means["test_key"].nunique()
     table.columns.name = None
     return table
@@ -116,7 +112,7 @@ def published_comparison(headline: pd.DataFrame, study_spec: dict,
     """
     if (study_spec.get("data") or {}).get("kind") != "mnist":
         return None
-    labels = [label for label in ("baseline", "cgan") if label in headline.columns]
+    labels = [label for label in PUBLISHED_MNIST_F1["minority"] if label in headline.columns]
     roles = [role for role in ROLES if role in headline.index]
     if not labels or not roles:
         return None
@@ -137,10 +133,9 @@ def _add_intervals(table: pd.DataFrame, frame: pd.DataFrame, labels: list[str],
     """Bootstrap intervals (resampling tests) of our means, and whether the published value
     lies inside: a difference from the published mean is only worth a word when it does not."""
     means = _complete_means(frame)
-    stored = {method_label(method): method for method in method_order(frame)}
     for label in labels:
         bounds = [statistics.bootstrap_interval(
-            means.loc[(means["method"] == stored[label]) & (means["class_role"] == role), "f1"],
+            means.loc[(means["method"] == label) & (means["class_role"] == role), "f1"],
             settings.bootstrap_samples, settings.seed) for role in table.index]
         table[f"{label}_ci_low"] = [low for low, _ in bounds]
         table[f"{label}_ci_high"] = [high for _, high in bounds]
@@ -152,7 +147,8 @@ def _add_intervals(table: pd.DataFrame, frame: pd.DataFrame, labels: list[str],
 
 
 def _comparison_note(n_tests: int, study_spec: dict) -> str:
-    note = f"Published values: {PUBLISHED_SOURCE}, mean over {PUBLISHED_MNIST_TESTS} tests."
+    note = (f"Published values: {PUBLISHED_SOURCE}, mean over {PUBLISHED_MNIST_TESTS} tests; "
+            f"{BASELINE} is the classifier without oversampling, the paper's baseline.")
     if n_tests < PUBLISHED_MNIST_TESTS:
         note += (
             f" This study ran {n_tests} of the {PUBLISHED_MNIST_TESTS} tests,"
@@ -188,7 +184,6 @@ def factor_table(frame: pd.DataFrame, factor: str) -> pd.DataFrame:
     ).sort_values(["_level", "_method", "_role"])
     table = table.rename(columns={factor: "level"}).drop(columns=["_level", "_method", "_role"])
     table.insert(0, "factor", factor)
-    table["method"] = table["method"].map(method_label)
     return table.reset_index(drop=True)
 
 
@@ -222,9 +217,9 @@ def method_summary(frame: pd.DataFrame) -> pd.DataFrame:
     headline = headline_table(frame)
     summary = pd.DataFrame(
         {
-            "method": [method_label(method) for method in by_test.columns],
-            "majority_f1": [headline.loc["majority", method_label(m)] for m in by_test.columns],
-            "minority_f1": [headline.loc["minority", method_label(m)] for m in by_test.columns],
+            "method": list(by_test.columns),
+            "majority_f1": [headline.loc["majority", method] for method in by_test.columns],
+            "minority_f1": [headline.loc["minority", method] for method in by_test.columns],
             "average_rank": ranks.mean().to_numpy(),
             "wins": wins.to_numpy().astype(int),
         }
@@ -284,7 +279,6 @@ def timings_table(frame: pd.DataFrame) -> pd.DataFrame:
         total_eval_seconds=("eval_seconds", "sum"),
     )
     table = table.reindex(method_order(frame))
-    table.index = [method_label(method) for method in table.index]
     return table.rename_axis("method").reset_index()
 
 
@@ -298,20 +292,6 @@ def versions_table(frame: pd.DataFrame) -> pd.DataFrame:
                 versions.append(str(version))
     return pd.DataFrame(
         {"library": list(seen), "version": [", ".join(found) for found in seen.values()]}
-    )
-
-
-def sample_stats_table(real: np.ndarray, generated: np.ndarray, max_features: int = 8):
-    """Per-feature mean and standard deviation, real against generated rows."""
-    n_features = min(real.shape[1], generated.shape[1], max_features)
-    return pd.DataFrame(
-        {
-            "feature": np.arange(n_features),
-            "real_mean": real[:, :n_features].mean(axis=0),
-            "generated_mean": generated[:, :n_features].mean(axis=0),
-            "real_std": real[:, :n_features].std(axis=0),
-            "generated_std": generated[:, :n_features].std(axis=0),
-        }
     )
 
 

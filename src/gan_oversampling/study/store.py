@@ -27,8 +27,9 @@ from gan_oversampling.errors import UserError
 from gan_oversampling.study.dbfile import RunLock, describe, mapped_errors, settings_diff
 
 APPLICATION_ID = 0x47414E4F  # "GANO": marks a file as one of our results databases
-# 2 added `faults`; a version-1 file gets the table when a run opens it, nothing else changes.
-SCHEMA_VERSION = 2
+# 2 added `faults`, 3 `sample_columns`; an older file gets the new tables when a run opens
+# it, nothing else changes.
+SCHEMA_VERSION = 3
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS studies(
@@ -81,6 +82,10 @@ CREATE TABLE IF NOT EXISTS losses(
     data BLOB NOT NULL,
     PRIMARY KEY(unit_id, fold)
 );
+CREATE TABLE IF NOT EXISTS sample_columns(
+    unit_id INTEGER PRIMARY KEY REFERENCES units(unit_id) ON DELETE CASCADE,
+    columns TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS faults(
     study TEXT NOT NULL REFERENCES studies(study),
     test_key TEXT NOT NULL,
@@ -116,6 +121,9 @@ class UnitResult:
     versions: dict
     scores: list[dict]  # fold, class_label, class_role, precision, recall, f1, support
     samples: dict[tuple[str, int], np.ndarray] = field(default_factory=dict)  # (kind, label)
+    # How the sample rows decode to a table's columns (`difficulty.tasks.encoded_columns`);
+    # None for data without named columns.
+    sample_columns: list[dict] | None = None
     losses: dict[int, np.ndarray] = field(default_factory=dict)  # fold -> (iterations, 3)
 
 
@@ -318,6 +326,9 @@ class ResultsStore:
                     for (kind, label), rows in unit.samples.items()
                 ],
             )
+            if unit.samples and unit.sample_columns is not None:
+                self._db.execute("INSERT INTO sample_columns VALUES (?, ?)",
+                                 (unit_id, json.dumps(unit.sample_columns)))
             self._db.executemany(
                 "INSERT INTO losses VALUES (?, ?, ?, ?)",
                 [
@@ -355,6 +366,17 @@ class ResultsStore:
         )
         for key, method, kind, label, n_rows, n_features, blob in rows:
             yield key, method, kind, label, _decode(blob, n_rows, n_features)
+
+    @mapped_errors
+    def sample_columns(self, study: str) -> dict[str, list[dict]]:
+        """test_key -> how its sample rows decode to the table's columns, where stored."""
+        if not self._has_table("sample_columns"):  # an older file opened read-only
+            return {}
+        rows = self._db.execute(
+            "SELECT u.test_key, c.columns FROM sample_columns c JOIN units u USING(unit_id)"
+            " WHERE u.study = ? ORDER BY u.unit_id", (study,),
+        )
+        return {key: json.loads(text) for key, text in rows}
 
     @mapped_errors
     def losses(self, study: str, test_key: str, method: str) -> dict[int, np.ndarray]:

@@ -52,19 +52,22 @@ class PreparedTest:
     """A test dataset cut into folds, shared by every method so all see the same folds.
 
     A source may scale or encode features (`make_preprocessor`); the preprocessor is then
-    fitted on each training fold alone and applied to that fold's test rows.
+    fitted on each training fold alone and applied to that fold's test rows. A source that
+    can say how its encoded rows decode (`sample_columns`) gives `sample_columns` for the
+    first training fold, whose rows the report shows.
     """
 
     case: TestCase
     folds: list[tuple[np.ndarray, np.ndarray]]
     fold_data: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]
+    sample_columns: list[dict] | None = None
 
     @classmethod
     def build(cls, case: TestCase, X: np.ndarray, y: np.ndarray, spec: StudySpec, source=None):
         evaluation = spec.evaluation
         folds = make_folds(y, evaluation.cv, evaluation.n_splits, evaluation.cv_seed)
         make_preprocessor = getattr(source, "make_preprocessor", None)
-        fold_data = []
+        fold_data, fitted = [], []
         for train, test in folds:
             X_train, X_test = X[train], X[test]
             preprocessor = make_preprocessor(case) if make_preprocessor else None
@@ -72,7 +75,10 @@ class PreparedTest:
                 X_train = preprocessor.fit_transform(X_train).astype(np.float32)
                 X_test = preprocessor.transform(X_test).astype(np.float32)
             fold_data.append((X_train, y[train], X_test, y[test]))
-        return cls(case, folds, fold_data)
+            fitted.append(preprocessor)
+        describe = getattr(source, "sample_columns", None)
+        columns = describe(case, fitted[0]) if describe else None
+        return cls(case, folds, fold_data, columns)
 
     def training_sets(self) -> list[tuple[np.ndarray, np.ndarray]]:
         return [(X_train, y_train) for X_train, y_train, _, _ in self.fold_data]
@@ -197,6 +203,7 @@ def score_unit(
         versions=library_versions(),
         scores=scores,
         samples=_report_samples(test, method, resampled),
+        sample_columns=test.sample_columns,
         losses={f: r.losses for f, r in enumerate(resampled) if r.losses is not None},
     )
 
