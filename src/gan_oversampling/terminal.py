@@ -49,7 +49,7 @@ class RunDisplay:
 
     def _start(self, plan: RunStarted) -> None:
         self.console.print(
-            f"study [bold]{plan.study}[/bold]: {plan.n_tests} tests x {plan.n_methods} "
+            f"study [bold]{plan.study}[/bold]: {_tests_text(plan)} x {plan.n_methods} "
             f"methods; {plan.n_done} units already done, {plan.n_pending} to run"
             + (f" (a subset of {plan.subset_of})" if plan.subset_of else "")
             + (f"; {plan.n_failed_before} failed before and skipped (--retry-failed runs "
@@ -96,3 +96,9 @@ def print_failures(failed: dict[tuple[str, str], str], db_path: Path, console: C
         "section 'Failed units'); they are skipped on resume, --retry-failed runs them again",
         markup=False, highlight=False,
     )
+
+
+def _tests_text(plan: RunStarted) -> str:
+    if plan.n_draws == 1:
+        return f"{plan.n_tests} tests"
+    return f"{plan.n_tests // plan.n_draws} tests x {plan.n_draws} draws"
