@@ -72,6 +72,16 @@ def test_repeats_make_a_mixed_model_with_the_test_as_random_intercept():
     assert set(model.effects["factor"]) == {"size", "ratio"}
 
 
+def test_repeats_of_too_few_tests_for_any_model_give_no_model_not_an_error():
+    # Two tests, one per level: the mixed model has no finite standard errors (on other
+    # such data statsmodels raises a singular matrix); the tests' means leave no residual
+    # degree of freedom.
+    gains = _gains(seed=1).drop_duplicates(["size"])[["test_key", "size", "gain"]]
+    repeated = pd.concat([gains.assign(repeat=0),
+                          gains.assign(repeat=1, gain=gains["gain"] + 0.01)])
+    assert factor_model.fit(repeated, "cgan - baseline") is None
+
+
 # -- the words --------------------------------------------------------------------------------
 def _row(**values) -> SimpleNamespace:
     row = {"generator": "cgan", "comparator": "smote", "class_role": "minority",

@@ -71,7 +71,7 @@ class RunDisplay:
         self.total_work, self.n_units = plan.total_work, plan.n_pending
         plain_line(
             self.console,
-            f"study {plan.study}: {plan.n_tests} tests x {plan.n_methods} "
+            f"study {plan.study}: {_tests_text(plan)} x {plan.n_methods} "
             f"methods; {plan.n_done} units already done, {plan.n_pending} to run"
             + (f" (a subset of {plan.subset_of})" if plan.subset_of else "")
             + (f"; {plan.n_failed_before} failed before and skipped (--retry-failed runs "
@@ -159,9 +159,11 @@ def print_plan(spec, tests: list, estimate, console: Console) -> None:
     few = spec.statistics.min_minority_per_test_fold
     evaluation = spec.evaluation
     n_units = len(tests) * len(spec.methods)
-    plain_line(console, f"study {spec.name}: {len(tests)} tests x {len(spec.methods)} methods "
-                        f"({', '.join(spec.methods)}) = {n_units} units; {evaluation.cv} "
-                        f"{evaluation.n_splits}-fold; classifier {evaluation.classifier}")
+    draws = f" (each of {spec.repeats} draws a test)" if spec.repeats > 1 else ""
+    plain_line(console, f"study {spec.name}: {len(tests)} tests{draws} x {len(spec.methods)} "
+                        f"methods ({', '.join(spec.methods)}) = {n_units} units; "
+                        f"{evaluation.cv} {evaluation.n_splits}-fold; classifier "
+                        f"{evaluation.classifier}")
     rows = [[plan.key, str(plan.n_features), str(plan.majority_rows), str(plan.minority_rows),
              str(plan.min_minority_per_test_fold),
              f"under {few}" if plan.min_minority_per_test_fold < few else ""]
@@ -201,3 +203,9 @@ def about(seconds: float) -> str:
     if minutes < 60:
         return f"about {minutes} min"
     return f"about {minutes // 60} h {minutes % 60:02d} min"
+
+
+def _tests_text(plan: RunStarted) -> str:
+    if plan.n_draws == 1:
+        return f"{plan.n_tests} tests"
+    return f"{plan.n_tests // plan.n_draws} tests x {plan.n_draws} draws"

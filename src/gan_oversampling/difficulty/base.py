@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 import numpy as np
@@ -15,7 +15,10 @@ class TestCase:
     """One test dataset of a study, named by its difficulty factors.
 
     `key` is unique within a study and stable across runs (it keys the results store);
-    `factors` maps each factor name to its level, in display order.
+    `factors` maps each factor name to its level, in display order. A source builds its
+    rows with the shuffles of the published protocol (seed 0) unless `draw_seed` says
+    otherwise; a repeated draw of a grid point (`repeated`) keeps the point's key in
+    `grid_key`, which is what the source looks up.
     """
 
     __test__ = False  # not a pytest class
@@ -23,6 +26,26 @@ class TestCase:
     source: str
     key: str
     factors: dict[str, float | int | str] = field(hash=False, compare=False)
+    draw_seed: int = 0
+    grid_key: str = ""
+
+    @property
+    def point(self) -> str:
+        """The key of this test's point in its source's grid."""
+        return self.grid_key or self.key
+
+    def repeated(self, repeat: int, draw_seed: int, *, numbered: bool) -> TestCase:
+        """Draw `repeat` of this grid point, its rows drawn with `draw_seed`. `numbered`:
+        the study has several repeats, so the repeat becomes a factor, and repeats after
+        the first get their own key (`<key>-r<repeat>`; repeat 0 keeps the point's key)."""
+        if not numbered:
+            return replace(self, draw_seed=draw_seed, grid_key=self.point)
+        key = self.point if repeat == 0 else f"{self.point}-r{repeat}"
+        return replace(self, key=key, factors={**self.factors, REPEAT: repeat},
+                       draw_seed=draw_seed, grid_key=self.point)
+
+
+REPEAT = "repeat"  # the factor numbering the draws of one grid point
 
 
 class Source(Protocol):
@@ -81,6 +104,6 @@ def known_factors(source: str, cases: list[TestCase], case: TestCase) -> dict:
     if case.source != source:
         raise UserError(f"test case {case.key!r} is from source {case.source!r}, not {source!r}")
     for known in cases:
-        if known.key == case.key:
+        if known.key == case.point:
             return known.factors
     raise UserError(f"unknown {source} test case {case.key!r} (not in this grid)")

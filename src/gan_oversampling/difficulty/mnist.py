@@ -31,21 +31,36 @@ PREVIEW_IMAGES = 10
 
 
 def build_pool(
-    rotation: float, side: int, data_dir: str | Path | None = None
+    rotation: float, side: int, data_dir: str | Path | None = None,
+    draw_seed: int = SHUFFLE_SEED,
 ) -> tuple[np.ndarray, np.ndarray]:
     """The shuffled source pool for one (rotation, side): X float32 (11684, side, side), y int64.
 
     Class 0 holds the 5,842 training 4s, class 1 the same 4s rotated by `rotation` degrees
-    counter-clockwise; both in [-1, 1], area-resized to `side` after rotating. The arrays are
-    cached and read-only.
+    counter-clockwise; both in [-1, 1], area-resized to `side` after rotating, then shuffled
+    together with `draw_seed` (the published protocol's 0; another seed draws other rows
+    into the tests). The arrays are cached and read-only.
     """
     resolved = resolve_data_dir(data_dir)
     # float/int so that 30 and 30.0 share one cache entry, whichever is asked first.
-    return _cached_pool(float(rotation), int(side), None if resolved is None else str(resolved))
+    return _shuffled_pool(
+        float(rotation), int(side), None if resolved is None else str(resolved), int(draw_seed)
+    )
 
 
-@functools.lru_cache(maxsize=16)
-def _cached_pool(rotation: float, side: int, data_dir: str | None) -> tuple[np.ndarray, np.ndarray]:
+@functools.lru_cache(maxsize=8)
+def _shuffled_pool(
+    rotation: float, side: int, data_dir: str | None, seed: int
+) -> tuple[np.ndarray, np.ndarray]:
+    pool_X, pool_y = shuffle(*_images(rotation, side, data_dir), random_state=seed)
+    pool_X.setflags(write=False)
+    pool_y.setflags(write=False)
+    return pool_X, pool_y
+
+
+@functools.lru_cache(maxsize=8)
+def _images(rotation: float, side: int, data_dir: str | None) -> tuple[np.ndarray, np.ndarray]:
+    """The upright and rotated 4s, in that order, before the shuffle."""
     images, labels = load_mnist("train", data_dir)
     upright = to_unit_range(images[labels == DIGIT])
     rotated = rotate_images(upright, rotation)
@@ -54,17 +69,16 @@ def _cached_pool(rotation: float, side: int, data_dir: str | None) -> tuple[np.n
         rotated = area_resize(rotated, side)
     pool_X = np.concatenate([upright, rotated])
     pool_y = np.repeat(np.array([0, 1], dtype=np.int64), [len(upright), len(rotated)])
-    pool_X, pool_y = shuffle(pool_X, pool_y, random_state=SHUFFLE_SEED)
-    pool_X.setflags(write=False)
-    pool_y.setflags(write=False)
     return pool_X, pool_y
 
 
 def make_test_dataset(
-    pool_X: np.ndarray, pool_y: np.ndarray, n_majority: int, ir: float
+    pool_X: np.ndarray, pool_y: np.ndarray, n_majority: int, ir: float,
+    draw_seed: int = SHUFFLE_SEED,
 ) -> tuple[np.ndarray, np.ndarray]:
     """One test dataset: the first `n_majority` class-0 rows and the first int(n_majority * ir)
-    class-1 rows of the pool, in pool order, shuffled (seed 0) and flattened.
+    class-1 rows of the pool, in pool order, shuffled (`draw_seed`, the protocol's 0) and
+    flattened.
 
     Returns X float32 (n, features) and y int64 (n,). A smaller N takes a prefix of the rows
     a larger N takes.
@@ -77,7 +91,7 @@ def make_test_dataset(
     chosen = np.concatenate([majority_rows[:n_majority], minority_rows[:n_minority]])
     X = pool_X[chosen].reshape(len(chosen), -1).astype(np.float32)
     y = pool_y[chosen].astype(np.int64)
-    return shuffle(X, y, random_state=SHUFFLE_SEED)
+    return shuffle(X, y, random_state=draw_seed)
 
 
 class MnistSource:
@@ -103,8 +117,12 @@ class MnistSource:
     def load(self, case: TestCase) -> tuple[np.ndarray, np.ndarray]:
         """The test dataset of `case`: X float32 (n, side * side), y int64 (n,)."""
         factors = known_factors(self.name, self.cases(), case)
-        pool_X, pool_y = build_pool(factors["rotation"], factors["side"], self.data_dir)
-        return make_test_dataset(pool_X, pool_y, factors["n_majority"], factors["imbalance_ratio"])
+        pool_X, pool_y = build_pool(
+            factors["rotation"], factors["side"], self.data_dir, case.draw_seed
+        )
+        return make_test_dataset(
+            pool_X, pool_y, factors["n_majority"], factors["imbalance_ratio"], case.draw_seed
+        )
 
     def preview(self, case: TestCase) -> list[tuple[str, np.ndarray]]:
         """Rows to draw for `case`: (title, up to 10 majority images), then the minority's."""

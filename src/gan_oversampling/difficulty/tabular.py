@@ -7,6 +7,9 @@ minority] and shuffle that with `random_state=0` again. Every shuffle here is
 `sklearn.utils.shuffle(..., random_state=0)`, that is the permutation
 `numpy.random.RandomState(0).permutation(n)`; for a given pool a smaller N takes a prefix of
 the rows a larger N takes.
+
+Another draw of the same variant (a study's repeats) runs the same recipe with another
+seed in place of 0 (`draw_seed`): other rows of the pool, in another order.
 """
 
 from __future__ import annotations
@@ -37,12 +40,14 @@ SHUFFLE_SEED = 0
 POOL_VARIANT = (1000, 0.4)
 
 
-def shuffled_order(n_rows: int) -> np.ndarray:
-    """The order `sklearn.utils.shuffle(rows, random_state=0)` puts `n_rows` rows in."""
-    return np.random.RandomState(SHUFFLE_SEED).permutation(n_rows)
+def shuffled_order(n_rows: int, seed: int = SHUFFLE_SEED) -> np.ndarray:
+    """The order `sklearn.utils.shuffle(rows, random_state=seed)` puts `n_rows` rows in."""
+    return np.random.RandomState(seed).permutation(n_rows)
 
 
-def variant_rows(pool_y: np.ndarray, n_majority: int, ir: float) -> tuple[np.ndarray, np.ndarray]:
+def variant_rows(
+    pool_y: np.ndarray, n_majority: int, ir: float, draw_seed: int = SHUFFLE_SEED
+) -> tuple[np.ndarray, np.ndarray]:
     """Which pool rows a variant holds, in the variant's order, and their labels (int64)."""
     pool_y = _check_labels(pool_y)
     majority = np.flatnonzero(pool_y == 0)
@@ -51,16 +56,17 @@ def variant_rows(pool_y: np.ndarray, n_majority: int, ir: float) -> tuple[np.nda
         {0: len(majority), 1: len(minority)}, n_majority, ir, where="the pool"
     )
     chosen = np.concatenate([
-        majority[shuffled_order(len(majority))][:n_majority],
-        minority[shuffled_order(len(minority))][:n_minority],
+        majority[shuffled_order(len(majority), draw_seed)][:n_majority],
+        minority[shuffled_order(len(minority), draw_seed)][:n_minority],
     ])
     labels = np.repeat(np.array([0, 1], dtype=np.int64), [n_majority, n_minority])
-    order = shuffled_order(len(chosen))
+    order = shuffled_order(len(chosen), draw_seed)
     return chosen[order], labels[order]
 
 
 def build_variant(
-    pool_X: np.ndarray, pool_y: np.ndarray, n_majority: int, ir: float
+    pool_X: np.ndarray, pool_y: np.ndarray, n_majority: int, ir: float,
+    draw_seed: int = SHUFFLE_SEED,
 ) -> tuple[np.ndarray, np.ndarray]:
     """One test dataset of a pool, built as the author did (see the module docstring).
 
@@ -69,7 +75,7 @@ def build_variant(
     """
     if len(pool_X) != len(pool_y):
         raise UserError(f"pool has {len(pool_X)} rows but {len(pool_y)} labels")
-    rows, labels = variant_rows(pool_y, n_majority, ir)
+    rows, labels = variant_rows(pool_y, n_majority, ir, draw_seed)
     return pool_X[rows], labels
 
 
@@ -154,7 +160,9 @@ class CyberSource:
         """The test dataset of `case`: X float32 (n, features) in [-1, 1], y int64 (n,)."""
         factors = known_factors(self.name, self.cases(), case)
         pool_X, pool_y = cyber_pool(factors["dataset"], self.data_dir)
-        X, y = build_variant(pool_X, pool_y, factors["n_majority"], factors["imbalance_ratio"])
+        X, y = build_variant(
+            pool_X, pool_y, factors["n_majority"], factors["imbalance_ratio"], case.draw_seed
+        )
         return X.astype(np.float32), y
 
     def make_preprocessor(self, case: TestCase) -> None:

@@ -111,7 +111,9 @@ class TaskGrid:
         majority, minority = self._class_rows(task)
         pool_rows = np.concatenate([majority, minority])
         pool_y = np.repeat(np.array([0, 1], dtype=np.int64), [len(majority), len(minority)])
-        rows, y = variant_rows(pool_y, factors["n_majority"], factors["imbalance_ratio"])
+        rows, y = variant_rows(
+            pool_y, factors["n_majority"], factors["imbalance_ratio"], case.draw_seed
+        )
         return self.table.rows(pool_rows[rows]), y
 
     def make_preprocessor(self) -> ColumnTransformer | None:
@@ -140,7 +142,7 @@ class TaskGrid:
                 f"test case {case.key!r} is from source {case.source!r}, not {self.source!r}"
             )
         for known, task in self._cases_with_tasks():
-            if known.key == case.key:
+            if known.key == case.point:
                 return known.factors, task
         raise UserError(f"unknown {self.source} test case {case.key!r} (not in this grid)")
 

@@ -123,7 +123,7 @@ def _load_study(store: ResultsStore, study: str | None) -> Study:
         study = names[0]
     elif study not in names:
         raise UserError(f"{store.path} holds no study '{study}'; it holds: " + ", ".join(names))
-    frame = store.scores_frame(study)
+    frame = tables.by_grid_point(store.scores_frame(study))
     if frame.empty:
         failed = store.failed_units(study)
         why = (f" ({len(failed)} units failed, e.g. {next(iter(failed.values()))})"
@@ -174,8 +174,11 @@ def _overview(study: Study) -> Section:
     if spec.get("subset_of"):
         blocks.append(f"This study is a subset of the published grid '{spec['subset_of']}'.")
     methods = ", ".join(tables.method_order(frame))
+    draws = tables.unit_draw(frame)
+    repeats = (f", each drawn {frame[draws[0]].nunique()} times (repeats; every method on "
+               "the same folds of each draw)" if draws else "")
     blocks.append(
-        f"{frame['test_key'].nunique()} tests from {_values(frame, 'source')}; methods: "
+        f"{frame['test_key'].nunique()} tests{repeats} from {_values(frame, 'source')}; methods: "
         f"{methods}; classifier {_values(frame, 'classifier')}; cross-validation "
         f"{_values(frame, 'cv')}; seed {_values(frame, 'seed')}; "
         f"GAN iterations {_values(frame, 'iterations')}."

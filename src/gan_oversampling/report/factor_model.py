@@ -59,6 +59,15 @@ def fit(gain: pd.DataFrame, target: str) -> FactorModel | None:
     if not used or residual_df < 1:
         return None
     result, kind = _fit(gain, design)
+    if result is None:
+        # The tests' random intercepts cannot be told from the fixed effects (too few
+        # tests per level): read each test's mean over its draws instead.
+        gain = _test_means(gain, factors)
+        design, used, left_out = _design(gain, factors)
+        residual_df = len(gain) - design.shape[1]
+        if not used or residual_df < 1:
+            return None
+        result, kind = _fit(gain, design)
     names = list(design.columns)
     low, high = np.asarray(result.conf_int(ALPHA))[: len(names)].T
     coefficients = pd.DataFrame({
@@ -95,19 +104,36 @@ def _design(gain: pd.DataFrame, factors: list[str]):
     return design, used, left_out
 
 
+def _repeated(gain: pd.DataFrame) -> bool:
+    return REPEAT in gain.columns and gain[REPEAT].nunique() > 1
+
+
+def _test_means(gain: pd.DataFrame, factors: list[str]) -> pd.DataFrame:
+    means = gain.groupby("test_key", sort=False).agg(
+        gain=("gain", "mean"), **{factor: (factor, "first") for factor in factors})
+    return means.reset_index().assign(**{REPEAT: -1})  # -1: the mean of every draw
+
+
 def _fit(gain: pd.DataFrame, design: pd.DataFrame):
     import statsmodels.api as sm
     from statsmodels.tools.sm_exceptions import ConvergenceWarning
 
-    repeated = REPEAT in gain.columns and gain[REPEAT].nunique() > 1
-    if not repeated:
-        return sm.OLS(gain["gain"], design).fit(), "OLS"
+    if not _repeated(gain):
+        kind = "OLS" if REPEAT not in gain.columns else "OLS on each test's mean over its draws"
+        return sm.OLS(gain["gain"], design).fit(), kind
     model = sm.MixedLM(gain["gain"], design, groups=gain["test_key"])
     with warnings.catch_warnings():
         # A between-test variance estimated at zero (repeats that agree) is a valid fit;
         # statsmodels warns about the boundary all the same.
         warnings.simplefilter("ignore", ConvergenceWarning)
-        return model.fit(reml=True), "mixed (test as random intercept)"
+        warnings.simplefilter("ignore", RuntimeWarning)
+        try:
+            result = model.fit(reml=True)
+        except (np.linalg.LinAlgError, ValueError):
+            return None, ""
+    if not np.isfinite(np.asarray(result.bse)[: design.shape[1]]).all():
+        return None, ""
+    return result, "mixed (test as random intercept)"
 
 
 def _factor_effect(result, names: list[str], gain: pd.DataFrame, factor: str) -> dict:

@@ -31,8 +31,30 @@ BASE_COLUMNS = {
 
 
 def factor_columns(frame: pd.DataFrame) -> list[str]:
-    """The difficulty factors of the study, in the order the store gives them."""
-    return [column for column in frame.columns if column not in BASE_COLUMNS]
+    """The difficulty factors of the study, in the order the store gives them (the repeat
+    numbering a test's draws is not one)."""
+    return [
+        column for column in frame.columns
+        if column not in BASE_COLUMNS and column != statistics.REPEAT
+    ]
+
+
+def unit_draw(frame: pd.DataFrame) -> list[str]:
+    """The column telling a test's draws apart, when the study has repeats."""
+    return [statistics.REPEAT] if statistics.REPEAT in frame.columns else []
+
+
+def by_grid_point(frame: pd.DataFrame) -> pd.DataFrame:
+    """Scores with every draw of a test under the test's key: a study with repeats stores
+    draw r > 0 of test `k` as `k-r<r>` (with its `repeat`); the report treats a test's
+    draws as one test measured R times."""
+    if statistics.REPEAT not in frame.columns:
+        return frame
+    repeats = frame[statistics.REPEAT].astype(int)
+    suffixes = np.where(repeats > 0, "-r" + repeats.astype(str), "")
+    keys = [key.removesuffix(suffix) if suffix else key
+            for key, suffix in zip(frame["test_key"], suffixes, strict=True)]
+    return frame.assign(test_key=keys, **{statistics.REPEAT: repeats})
 
 
 def method_order(frame: pd.DataFrame) -> list[str]:
@@ -248,10 +270,14 @@ def generator_vs_best_classic(frame: pd.DataFrame, generator: str,
         return None
     best_method = by_test[classic].idxmax(axis=1)
     best_f1 = by_test[classic].max(axis=1)
+    draws = unit_draw(frame)
     folds = frame[frame["class_role"] == "minority"].pivot_table(
-        index="test_key", columns=["method", "fold"], values="f1", aggfunc="first")
+        index="test_key", columns=["method", *draws, "fold"], values="f1", aggfunc="first")
+    # baycomp's `runs`: the cross-validations (draws) of a test; its folds are K x runs.
+    runs = frame[statistics.REPEAT].nunique() if draws else 1
     probabilities = [statistics.rope_probabilities(folds.loc[key, best].dropna(),
-                                                   folds.loc[key, generator].dropna(), rope)
+                                                   folds.loc[key, generator].dropna(), rope,
+                                                   runs)
                      for key, best in best_method.items()]
     return pd.DataFrame(
         {
@@ -270,7 +296,7 @@ def generator_vs_best_classic(frame: pd.DataFrame, generator: str,
 
 def timings_table(frame: pd.DataFrame) -> pd.DataFrame:
     """Per method: units run, total and mean fitting seconds, total evaluation seconds."""
-    units = frame.drop_duplicates(["test_key", "method"])
+    units = frame.drop_duplicates(["test_key", *unit_draw(frame), "method"])
     grouped = units.groupby("method", sort=False)
     table = grouped.agg(
         units=("test_key", "size"),

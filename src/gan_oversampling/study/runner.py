@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from gan_oversampling.difficulty.base import TestCase
+from gan_oversampling.difficulty.base import REPEAT, TestCase
 from gan_oversampling.errors import UserError
 from gan_oversampling.evaluation.folds import make_folds
 from gan_oversampling.samplers.registry import get_method
@@ -29,6 +29,7 @@ from gan_oversampling.study.store import ResultsStore, UnitFailure, UnitResult
 from gan_oversampling.study.units import (
     PreparedTest,
     Progress,
+    derive_seed,
     failure,
     reason_text,
     run_method,
@@ -47,6 +48,7 @@ class RunStarted:
     total_work: float  # progress units, the sum of every later WorkDone's `work`
     subset_of: str | None
     n_failed_before: int = 0  # units that failed in an earlier run and are not retried
+    n_draws: int = 1  # draws (repeats) of each test selected; n_tests counts every draw
 
 
 @dataclass(frozen=True)
@@ -130,7 +132,7 @@ def run_study(
         RunStarted(
             spec.name, plan.n_selected, len(spec.methods), plan.n_done,
             sum(len(methods) for _, methods in plan.pending), plan.work(spec), spec.subset_of,
-            plan.n_failed,
+            plan.n_failed, len({case.factors.get(REPEAT, 0) for case in checked.cases}),
         )
     )
     if not plan.pending:
@@ -155,7 +157,8 @@ def check_study(
     for name in spec.methods:
         get_method(name).check_available()
     source = spec.data.build_source(data_dir)
-    cases = select_cases(select_listed(source.cases(), spec.tests), filters or {})
+    listed = select_listed(source.cases(), spec.tests)
+    cases = select_cases(repeated_cases(listed, spec.seed, spec.repeats), filters or {})
     check_leaks = getattr(source, "check_leaks", None)
     if check_leaks is not None:
         check_leaks()
@@ -167,6 +170,25 @@ def check_study(
         except UserError as exc:
             raise UserError(f"test {case.key}: {exc}") from None
     return CheckedStudy(spec, source, cases)
+
+
+def draw_seed(study_seed: int, repeat: int) -> int:
+    """The seed that draws the rows of a test's `repeat`: the published protocol's 0 for
+    the first draw of study seed 0 (so the paper presets keep their data), else a seed
+    derived from both, so that every (seed, repeat) draws other rows."""
+    if study_seed == 0 and repeat == 0:
+        return 0
+    return derive_seed(study_seed, "draw", repeat)
+
+
+def repeated_cases(cases: list[TestCase], study_seed: int, repeats: int) -> list[TestCase]:
+    """Each test `repeats` times, each draw with its own seed (`draw_seed`), the draws of
+    a test next to each other."""
+    return [
+        case.repeated(repeat, draw_seed(study_seed, repeat), numbered=repeats > 1)
+        for case in cases
+        for repeat in range(repeats)
+    ]
 
 
 def select_cases(cases: list[TestCase], filters: dict[str, list[str]]) -> list[TestCase]:

@@ -78,6 +78,9 @@ class _StudyFields(StrictModel):
     description: str = ""
     subset_of: str | None = None
     seed: Annotated[int, Field(ge=0)] = 0
+    # Draws of every test: each draws other rows of the source with a seed from `seed` and
+    # the repeat (see `study.runner.draw_seed`), and every method runs on its same folds.
+    repeats: Annotated[int, Field(ge=1, le=100)] = 1
     data: DataSpec = Field(default_factory=MnistData)
     methods: list[str] = [BASELINE, CGAN]
     evaluation: EvaluationSpec = Field(default_factory=EvaluationSpec)
@@ -149,6 +152,12 @@ class _StudyFields(StrictModel):
             mode="json", by_alias=True, exclude={"description", "statistics"}
         )
         _drop_unhashed(settings["data"], DATA_NOT_HASHED, DATA_HASHED_ONLY_IF_CHANGED)
+        if settings["repeats"] == 1:
+            settings.pop("repeats")
+        if settings["seed"] != 0:
+            # Since repeats, the seed draws the tests' rows too; before, every seed drew
+            # them with the protocol's seed 0, so those results are not this study's.
+            settings["draws"] = "seeded"
         for section, model in settings_sections().items():
             table = settings.get(section) or {}
             table.pop("device", None)
