@@ -159,7 +159,7 @@ def print_plan(spec, tests: list, estimate, console: Console) -> None:
     few = spec.statistics.min_minority_per_test_fold
     evaluation = spec.evaluation
     n_units = len(tests) * len(spec.methods)
-    draws = f" (each of {spec.repeats} draws a test)" if spec.repeats > 1 else ""
+    draws = f" ({spec.repeats} draws of each grid point)" if spec.repeats > 1 else ""
     plain_line(console, f"study {spec.name}: {len(tests)} tests{draws} x {len(spec.methods)} "
                         f"methods ({', '.join(spec.methods)}) = {n_units} units; "
                         f"{evaluation.cv} {evaluation.n_splits}-fold; classifier "
