@@ -98,17 +98,17 @@ def _group_costs(checked: CheckedStudy, tests: list[TestPlan], workers: int, max
     """Seconds of each group of the run, in the order a run hands groups to workers."""
     spec = checked.spec
     plans = {plan.key: plan for plan in tests}
-    largest = _prepared(checked, max(checked.cases, key=lambda c: sum(plans[c.key].train_rows[0])))
-    per_row, untimed = _per_row_costs(spec, largest)
+    largest = max(checked.cases, key=lambda case: sum(plans[case.key].train_rows[0]))
+    per_row, untimed = _per_row_costs(spec, _prepared(checked, largest))
     batch_cost = _BatchCost(checked)
     costs = []
     for group in batch_groups([(case, spec.methods) for case in checked.cases], max_gans, spec,
                               workers):
-        group_plans = [plans[case.key] for case, _ in group]
-        seconds = sum(_test_seconds(spec, plan, per_row) for plan in group_plans)
+        cases = [case for case, _ in group]
+        seconds = sum(_test_seconds(spec, plans[case.key], per_row) for case in cases)
         for name in spec.methods:
-            if get_method(name).batches_tests and name not in untimed:
-                seconds += batch_cost(name, [case for case, _ in group], group_plans[0].n_features)
+            if get_method(name).batches_tests:
+                seconds += batch_cost(name, cases, plans[cases[0].key].n_features)
         costs.append(seconds)
     return costs, sorted(set(untimed + batch_cost.untimed))
 
