@@ -72,9 +72,10 @@ def _read_frame(path: Path, label_column: str, categorical: tuple[str, ...],
         kept = [name for name in columns if name not in exclude]
         if path.suffix.lower() == ".parquet":
             return frame[kept]
-        # Labels and categories stay text: "01" and "1" are different labels.
+        # Labels and categories stay text: "01" and "1" are different labels. Every column
+        # is read (pandas skips a ragged row's extra fields when told which to keep).
         text_columns = {name: str for name in (label_column, *categorical)}
-        return pd.read_csv(path, dtype=text_columns, usecols=kept)
+        return pd.read_csv(path, dtype=text_columns)[kept]
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as error:
         raise UserError(f"{origin} cannot be read: {str(error).splitlines()[0]}") from None
 
