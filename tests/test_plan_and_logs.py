@@ -104,6 +104,21 @@ def test_plan_refuses_bad_input_in_one_line(study, capsys, args, message):
     assert code == 2 and out == "" and err.count("\n") == 1 and message in err, err
 
 
+def test_estimate_divides_by_the_speed_of_busy_workers(study, monkeypatch):
+    checked = check_study(load_study_file(study))
+    tests = plan.plan_tests(checked)
+    monkeypatch.setattr(plan, "_group_costs", lambda *args: ([30.0, 20.0, 10.0], []))
+    for speed, wall in [(1.0, 30.0), (0.5, 60.0)]:
+        monkeypatch.setattr(plan, "parallel_speed", lambda workers, speed=speed: speed)
+        estimate = plan.estimate_wall_time(checked, tests, workers=2, threads=1, max_gans=20)
+        assert estimate.seconds == pytest.approx(wall) and estimate.parallel_speed == speed
+
+
+def test_parallel_speed_is_a_share_of_one_worker_alone():
+    assert plan.parallel_speed(1) == 1.0  # nothing to probe
+    assert 0.0 < plan.parallel_speed(2) <= 1.0
+
+
 def test_estimate_scales_two_short_runs_to_the_full_count_of_steps(monkeypatch):
     # A method that takes 1 s to set up and 0.5 s per step, on a clock it advances itself.
     clock = [0.0]
@@ -146,9 +161,11 @@ def test_a_log_gets_a_line_per_finished_unit_with_elapsed_time_and_eta(monkeypat
         now[0] += seconds
         display(event)
     assert out.getvalue().splitlines()[1:] == [
-        "[1/3] a none done; elapsed 0:00:20, ETA 0:01:20",  # 2 of 10 done in 20 s
+        "20% of the work done (now: a none); elapsed 0:00:20, ETA 0:01:20",  # 2 of 10 in 20 s
+        "[1/3] a none done; elapsed 0:00:20, ETA 0:01:20",
+        "50% of the work done (now: a cgan); elapsed 0:00:50, ETA 0:00:50",
         "[2/3] a cgan failed: it broke; elapsed 0:00:50, ETA 0:00:50",
-        "[3/3] b none done; elapsed 0:01:40, ETA 0:00:00",
+        "[3/3] b none done; elapsed 0:01:40, ETA 0:00:00",  # 100%: the unit's line says it
     ]
 
 

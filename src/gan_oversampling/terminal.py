@@ -3,7 +3,8 @@
 The study runs without any of this (`study.runner.run_study`); the CLI hands it
 `RunDisplay` as its progress callback. On a terminal progress is a live bar and tables are
 drawn; written to a file or a pipe (a log), progress is one plain line per finished unit
-and tables are plain text at their full width, never cut to the terminal's.
+and one per tenth of the work done (CGANs of a batch finish together, after long
+training), and tables are plain text at their full width, never cut to the terminal's.
 """
 
 from __future__ import annotations
@@ -35,7 +36,8 @@ from gan_oversampling.study.runner import (
 
 class RunDisplay:
     """A progress callback for `run_study`: prints the plan, then drives a progress bar
-    (on a terminal) or prints a line per finished unit with elapsed time and ETA."""
+    (on a terminal) or prints lines with elapsed time and ETA: one per finished unit, one
+    per tenth of the work done."""
 
     def __init__(self, console: Console):
         self.console = console
@@ -43,7 +45,7 @@ class RunDisplay:
         self.task = None
         self.started = time.monotonic()
         self.total_work = self.done_work = 0.0
-        self.n_units = self.n_finished = 0
+        self.n_units = self.n_finished = self.tenths_shown = 0
 
     def __call__(self, event: ProgressEvent) -> None:
         if isinstance(event, RunStarted):
@@ -52,6 +54,8 @@ class RunDisplay:
             self.done_work += event.work
             if self.bar is not None:
                 self.bar.update(self.task, advance=event.work, description=event.description)
+            else:
+                self._work_line(event)
         elif self.bar is not None:
             if isinstance(event, UnitFailed):
                 self.console.print(f"failed: {event.test_key} {event.method}: {event.reason}",
@@ -92,13 +96,24 @@ class RunDisplay:
 
     def _unit_line(self, event: UnitFinished | UnitFailed) -> None:
         self.n_finished += 1
-        elapsed = time.monotonic() - self.started
         outcome = "done" if isinstance(event, UnitFinished) else f"failed: {event.reason}"
+        plain_line(self.console, f"[{self.n_finished}/{self.n_units}] {event.test_key} "
+                                 f"{event.method} {outcome}; {self._times()}")
+
+    def _work_line(self, event: WorkDone) -> None:
+        tenths = int(10 * self.done_work / self.total_work) if self.total_work > 0 else 0
+        if self.tenths_shown < tenths < 10:
+            self.tenths_shown = tenths
+            plain_line(self.console, f"{10 * tenths}% of the work done (now: "
+                                     f"{event.description}); {self._times()}")
+
+    def _times(self) -> str:
+        """Elapsed time and ETA, the ETA from the share of the work done so far."""
+        elapsed = time.monotonic() - self.started
         left = self.total_work - self.done_work
         eta = (clock(elapsed * left / self.done_work) if self.done_work > 0 and left > 0
                else "0:00:00" if left <= 0 else "unknown")
-        plain_line(self.console, f"[{self.n_finished}/{self.n_units}] {event.test_key} "
-                                 f"{event.method} {outcome}; elapsed {clock(elapsed)}, ETA {eta}")
+        return f"elapsed {clock(elapsed)}, ETA {eta}"
 
 
 def clock(seconds: float) -> str:
@@ -190,6 +205,10 @@ def _print_estimate(estimate, console: Console) -> None:
                         "timed on this machine just now and scaled to the study's iterations "
                         "and rows; it assumes the machine stays as busy as it was, and fitting "
                         "and resampling time growing in proportion to the rows")
+    if estimate.workers > 1:
+        plain_line(console, f"  {estimate.workers} busy workers ran here each at "
+                            f"{estimate.parallel_speed:.2f} of the speed of one alone (1.00: "
+                            "a core each); the estimate counts with that")
     if estimate.untimed:
         plain_line(console, f"  not counted (failed when timed, as their units will): "
                             f"{', '.join(estimate.untimed)}")

@@ -1,15 +1,18 @@
 """What a study will run, seen before it runs: its tests, their folds and an estimated time.
 
-`plan_study` reads each selected test and cuts it into the folds a run cuts
+`plan_tests` reads each selected test and cuts it into the folds a run cuts
 (`units.PreparedTest`), so its counts are the run's own. `estimate_wall_time` times the
 study's own work on this machine for a moment (a few CGAN iterations of each batch shape,
 one resample per method, one classifier fit) and scales it to the study's iterations and
-rows. Nothing is trained to the end and nothing is written.
+rows. It also measures how fast several busy workers run here against one alone: on a
+machine shared with other jobs, two workers may split one core's worth between them.
+Nothing is trained to the end and nothing is written.
 """
 
 from __future__ import annotations
 
 import heapq
+import threading
 import time
 from dataclasses import dataclass
 
@@ -23,6 +26,8 @@ from gan_oversampling.study.units import LABELS, PreparedTest, training_folds
 # Training steps timed per batch shape: the difference of the two runs gives the time of
 # a step without the fixed costs (setting up, generating), which are counted once.
 SHORT_STEPS, LONG_STEPS = 2, 10
+# The probe of parallel speed: products of this size, this many per worker (~0.2 s alone).
+_PROBE_SIDE, _PROBE_PRODUCTS = 384, 100
 
 
 @dataclass(frozen=True)
@@ -51,6 +56,7 @@ class WallTime:
     workers: int
     threads: int
     device: str
+    parallel_speed: float = 1.0  # of each busy worker, against one alone (see the module)
     untimed: tuple[str, ...] = ()  # methods that could not be timed (left out)
 
 
@@ -87,10 +93,41 @@ def estimate_wall_time(checked: CheckedStudy, tests: list[TestPlan], *, workers:
     torch.set_num_threads(threads)
     try:
         costs, untimed = _group_costs(checked, tests, workers, max_gans)
+        speed = parallel_speed(workers)
     finally:
         torch.set_num_threads(previous)
-    return WallTime(_makespan(costs, workers), workers, threads,
-                    str(checked.spec.device), tuple(untimed))
+    return WallTime(_makespan(costs, workers) / speed, workers, threads,
+                    str(checked.spec.device), speed, tuple(untimed))
+
+
+def parallel_speed(workers: int) -> float:
+    """How fast each of `workers` busy threads computes here, against one alone (at most 1).
+
+    Threads of this process stand in for the run's worker processes: matrix products
+    release Python's lock, and the operating system shares the machine among threads and
+    processes alike."""
+    if workers <= 1:
+        return 1.0
+    import torch
+
+    left, right = torch.randn(2, _PROBE_SIDE, _PROBE_SIDE).unbind()
+
+    def products() -> None:
+        for _ in range(_PROBE_PRODUCTS):
+            torch.mm(left, right)
+
+    products()  # warm up
+    started = time.perf_counter()
+    products()
+    alone = time.perf_counter() - started
+    threads = [threading.Thread(target=products) for _ in range(workers)]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    together = time.perf_counter() - started
+    return min(1.0, alone / together)
 
 
 def _group_costs(checked: CheckedStudy, tests: list[TestPlan], workers: int, max_gans: int
