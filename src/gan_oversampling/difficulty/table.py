@@ -42,7 +42,8 @@ class TableSource(TaskSource):
         task = BinaryTask("table", tuple(data.majority), tuple(data.minority))
         return TaskGrid(self.name, table, (task,), tuple(data.majority_sizes),
                         tuple(data.imbalance_ratios), data.scaling,
-                        {"dataset": Path(data.path).name}, task_in_key=False)
+                        {"dataset": Path(data.path).name}, task_in_key=False,
+                        feature_counts=data.feature_counts, overlaps=data.overlaps)
 
 
 def _check_labels_present(table: RawTable, labels: tuple[str, ...], origin: str) -> None:

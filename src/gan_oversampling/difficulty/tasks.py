@@ -13,6 +13,7 @@ scaled rows.
 from __future__ import annotations
 
 import itertools
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -20,8 +21,15 @@ from sklearn.compose import ColumnTransformer
 from sklearn.preprocessing import MinMaxScaler, OneHotEncoder
 
 from gan_oversampling.datasets.tabular import RawTable
-from gan_oversampling.difficulty.base import TestCase, check_feasible, format_level
+from gan_oversampling.difficulty.base import (
+    TestCase,
+    check_feasible,
+    column_levels,
+    table_factors,
+    table_key,
+)
 from gan_oversampling.difficulty.tabular import variant_rows
+from gan_oversampling.difficulty.transforms import overlap_rows, table_with_columns
 from gan_oversampling.errors import UserError
 
 
@@ -65,6 +73,8 @@ class TaskGrid:
     scaling: str
     leading_factors: dict
     task_in_key: bool
+    feature_counts: Sequence[int] | None = None  # levels of difficulty.transforms
+    overlaps: Sequence[float] | None = None
 
     def cases(self) -> list[TestCase]:
         return [case for case, _ in self._cases_with_tasks()]
@@ -75,13 +85,17 @@ class TaskGrid:
         pool_rows = np.concatenate([majority, minority])
         pool_y = np.repeat(np.array([0, 1], dtype=np.int64), [len(majority), len(minority)])
         rows, y = variant_rows(pool_y, factors["n_majority"], factors["imbalance_ratio"])
-        X = self.table.rows(pool_rows[rows])
+        rows = overlap_rows(rows, y, pool_y, factors.get("overlap", 0))
+        table = table_with_columns(self.table, factors.get("columns"))
+        X = table.rows(pool_rows[rows])
         if self.scaling == "whole":
-            X = table_preprocessor(self.table).fit_transform(X).astype(np.float32)
+            X = table_preprocessor(table).fit_transform(X).astype(np.float32)
         return X, y
 
-    def make_preprocessor(self) -> ColumnTransformer | None:
-        return table_preprocessor(self.table) if self.scaling == "fold" else None
+    def make_preprocessor(self, case: TestCase) -> ColumnTransformer | None:
+        if self.scaling == "whole":
+            return None
+        return table_preprocessor(table_with_columns(self.table, case.factors.get("columns")))
 
     def _class_rows(self, task: BinaryTask) -> tuple[np.ndarray, np.ndarray]:
         return self.table.rows_with_labels(task.majority), self.table.rows_with_labels(
@@ -89,14 +103,19 @@ class TaskGrid:
         )
 
     def _cases_with_tasks(self) -> list[tuple[TestCase, BinaryTask]]:
-        features = self.table.encoded_width
+        columns = column_levels(self.feature_counts, len(self.table.columns), self.source)
         pairs = []
         for task in self.tasks:
             majority, minority = self._class_rows(task)
             counts = {0: len(majority), 1: len(minority)}
-            for n_majority, ratio in itertools.product(self.sizes, self.ratios):
-                check_feasible(counts, n_majority, ratio, where=f"{self.source} task {task.name}")
-                pairs.append((self._case(task, features, n_majority, ratio), task))
+            where = f"{self.source} task {task.name}"
+            for n_columns, overlap, n_majority, ratio in itertools.product(
+                columns, self.overlaps or [None], self.sizes, self.ratios
+            ):
+                check_feasible(counts, n_majority, ratio, where=where)
+                features = table_with_columns(self.table, n_columns).encoded_width
+                pairs.append((self._case(task, table_factors(n_columns, features, overlap),
+                                         n_majority, ratio), task))
         return pairs
 
     def _known(self, case: TestCase) -> tuple[dict, BinaryTask]:
@@ -110,13 +129,13 @@ class TaskGrid:
                 return known.factors, task
         raise UserError(f"unknown {self.source} test case {case.key!r} (not in this grid)")
 
-    def _case(self, task: BinaryTask, features: int, n_majority: int, ratio: float) -> TestCase:
-        prefix = f"{task.name}-" if self.task_in_key else ""
+    def _case(self, task: BinaryTask, transformed: dict, n_majority: int, ratio: float
+              ) -> TestCase:
         factors = dict(self.leading_factors)
         if self.task_in_key:
             factors["task"] = task.name
-        factors.update(features=features, n_majority=n_majority, imbalance_ratio=ratio)
-        key = f"{prefix}n{n_majority}-ir{format_level(ratio)}"
+        factors.update(transformed, n_majority=n_majority, imbalance_ratio=ratio)
+        key = table_key(task.name if self.task_in_key else "", factors)
         return TestCase(source=self.source, key=key, factors=factors)
 
 
@@ -142,4 +161,4 @@ class TaskSource:
 
     def make_preprocessor(self, case: TestCase) -> ColumnTransformer | None:
         """A fresh, unfitted encoder and scaler for one fold; None with scaling "whole"."""
-        return self.grid().make_preprocessor()
+        return self.grid().make_preprocessor(case)

@@ -43,6 +43,25 @@ class _SizeRatioGrid(StrictModel):
         return self
 
 
+class _TabularGrid(_SizeRatioGrid):
+    """A tabular grid, which may add dimensionality and class overlap as factors.
+
+    `feature_counts`: how many of the source's feature columns a test keeps (a random
+    subset, the same columns on every run; a categorical column counts as one).
+    `overlaps`: how far the minority class is moved into the majority class, from 0 (the
+    data as they are) to 1 (the minority drawn from the majority). Left out, neither is a
+    factor and the tests are those of earlier versions (difficulty/transforms.py).
+    """
+
+    feature_counts: list[Annotated[int, Field(ge=1)]] | None = None
+    overlaps: list[Annotated[float, Field(ge=0, le=1)]] | None = None
+
+    @field_validator("feature_counts", "overlaps")
+    @classmethod
+    def _unique_when_given(cls, levels: list | None) -> list | None:
+        return None if levels is None else _unique_levels(levels)
+
+
 class MnistData(_SizeRatioGrid):
     """MNIST fours (majority) against rotated fours (minority), PROTOCOL.md section 1."""
 
@@ -85,7 +104,7 @@ _KEY_SAFE = r"^[A-Za-z0-9_.-]+$"
 _KDD_LABELS = (KDD_NORMAL, *KDD_FAMILIES, *KDD_ATTACK_FAMILY)
 
 
-class CyberData(_SizeRatioGrid):
+class CyberData(_TabularGrid):
     """The author's seven cybersecurity datasets, PROTOCOL.md section 2 (already in [-1, 1])."""
 
     kind: Literal["cyber"] = "cyber"
@@ -140,7 +159,7 @@ def _default_kdd_tasks() -> list[KddTask]:
     ]
 
 
-class KddData(_SizeRatioGrid):
+class KddData(_TabularGrid):
     """NSL-KDD (train 20% + test files as one pool) or KDD Cup 99 10%, binary tasks.
 
     `scaling`: "fold" fits the min-max scaler on each training fold; "whole" fits it on the
@@ -174,7 +193,7 @@ class KddData(_SizeRatioGrid):
         return KddSource(self, data_dir)
 
 
-class TableData(_SizeRatioGrid):
+class TableData(_TabularGrid):
     """A user's own .csv or .parquet file: `majority` labels vs `minority` labels.
 
     A relative `path` is relative to the current directory when the study runs. Every
