@@ -19,11 +19,13 @@ from pathlib import Path
 
 import numpy as np
 
+from gan_oversampling.difficulty import complexity
 from gan_oversampling.difficulty.base import TestCase
 from gan_oversampling.errors import UserError
 from gan_oversampling.evaluation.folds import make_folds
 from gan_oversampling.samplers.registry import get_method
 from gan_oversampling.study.executors import Executor, InlineExecutor
+from gan_oversampling.study.measures import measure_tests
 from gan_oversampling.study.spec import StudySpec
 from gan_oversampling.study.store import ResultsStore, UnitFailure, UnitResult
 from gan_oversampling.study.units import (
@@ -111,7 +113,9 @@ def run_study(
     returns the number of units written with results. No output: `on_progress` gets a
     `RunStarted`, then `WorkDone` events as work finishes and a `UnitFailed` for each unit
     that fails (None: no events). `checked`: the result of `check_study` (else it is
-    called here). Units that failed in an earlier run are skipped unless `retry_failed`."""
+    called here). Units that failed in an earlier run are skipped unless `retry_failed`.
+    The data complexity measures the study asks for are computed first, for every selected
+    test that lacks them (study/measures.py)."""
     on_progress = on_progress or (lambda event: None)
     if checked is None:
         checked = check_study(spec, data_dir=data_dir, filters=filters)
@@ -124,6 +128,8 @@ def run_study(
             plan.n_failed,
         )
     )
+    measure_tests(spec, checked.source, checked.cases, store,
+                  lambda description: on_progress(WorkDone(0.0, description)))
     if not plan.pending:
         return 0
     return run_pending(
@@ -144,6 +150,8 @@ def check_study(
     stratified folds for a class shows here). UserError on the first problem."""
     for name in spec.methods:
         get_method(name).check_available()
+    if spec.complexity is not None:
+        complexity.check_available()
     source = spec.data.build_source(data_dir)
     cases = select_cases(select_listed(source.cases(), spec.tests), filters or {})
     evaluation = spec.evaluation
