@@ -45,6 +45,10 @@ from gan_oversampling.datasets.tabular import RawTable
 from gan_oversampling.errors import UserError
 
 TRANSFORM_SEED = 0
+# From the data as they are to a 1-NN error near its chance value (README, "Overlap and
+# dimensionality on tables"); the README's example and analysis/overlap_measures.py use them.
+# Level 1 is allowed but degenerate: classes that no classifier can tell apart.
+OVERLAP_LEVELS = (0.0, 0.25, 0.5, 0.75)
 
 
 def kept_columns(n_columns: int, n_kept: int, seed: int = TRANSFORM_SEED) -> np.ndarray:
