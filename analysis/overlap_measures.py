@@ -5,7 +5,8 @@ One test per dataset (N 200, ratio 0.4 unless told) at each overlap level of
 study measures it (study/measures.py): the seven cyber datasets, NSL-KDD normal vs R2L,
 KDD Cup 99 normal vs Probe, and a user table: NSL-KDD's KDDTest-21 file written as a CSV
 (header, attack families as labels, three categorical columns), normal vs Probe. Prints a
-Markdown table, one row per dataset and level.
+Markdown table, one row per dataset and level, then the same measures on MNIST (side 8) at
+each rotation, the overlap factor of the imagery grid (a smaller angle overlaps more).
 
 With `--alternatives` it prints instead, for the seven cyber datasets, F1 and N3 per level
 under the study's transform (minority rows replaced by majority rows) and two that were
@@ -36,7 +37,7 @@ from gan_oversampling.datasets.tabular import CYBER_DATASETS
 from gan_oversampling.difficulty.complexity import MEASURES, measure_test
 from gan_oversampling.difficulty.tabular import build_variant, cyber_pool
 from gan_oversampling.difficulty.transforms import OVERLAP_LEVELS
-from gan_oversampling.study.data_spec import CyberData, KddData, TableData
+from gan_oversampling.study.data_spec import CyberData, KddData, MnistData, TableData
 from gan_oversampling.study.measures import measured_rows
 
 # Every measure but the class-imbalance ones, which the overlap leaves as they are.
@@ -71,15 +72,21 @@ def shipped_data(data_dir: Path, table_path: Path, overlaps, n_majority: int, ra
     return specs
 
 
-def level_measures(data, data_dir: Path, measures) -> pd.DataFrame:
-    """One row per overlap level: the level, then each measure."""
+def level_measures(data, data_dir: Path, measures, factor: str = "overlap") -> pd.DataFrame:
+    """One row per test of `data`: its level of `factor`, then each measure."""
     source = data.build_source(data_dir)
     rows = []
     for case in source.cases():
         X, y = measured_rows(source, case)
         values = {m.measure: m.value for m in measure_test(X, y, measures, 0, len(y))}
-        rows.append({"overlap": case.factors["overlap"], **values})
+        rows.append({factor: case.factors[factor], **values})
     return pd.DataFrame(rows)
+
+
+def print_rows(name: str, levels: pd.DataFrame, factor: str, measures) -> None:
+    for _, row in levels.iterrows():
+        cells = " | ".join(f"{row[m]:.3f}" for m in measures)
+        print(f"| {name} | {row[factor]:g} | {cells} |", flush=True)
 
 
 def interpolated(pool_X: np.ndarray, pool_y: np.ndarray, level: float) -> np.ndarray:
@@ -138,9 +145,14 @@ def main() -> None:
         print("| dataset | overlap | " + " | ".join(args.measures) + " |")
         print("|---|---|" + "---|" * len(args.measures))
         for name, data in specs.items():
-            for _, row in level_measures(data, args.data_dir, args.measures).iterrows():
-                cells = " | ".join(f"{row[m]:.3f}" for m in args.measures)
-                print(f"| {name} | {row['overlap']:g} | {cells} |", flush=True)
+            print_rows(name, level_measures(data, args.data_dir, args.measures), "overlap",
+                       args.measures)
+    mnist = MnistData(rotations=[90, 45, 30], sides=[8], majority_sizes=[args.n_majority],
+                      imbalance_ratios=[args.ratio])
+    print("\n| MNIST, side 8 | rotation | " + " | ".join(args.measures) + " |")
+    print("|---|---|" + "---|" * len(args.measures))
+    print_rows("fours vs rotated fours", level_measures(mnist, None, args.measures, "rotation"),
+               "rotation", args.measures)
 
 
 if __name__ == "__main__":

@@ -40,9 +40,9 @@ FAMILIES = {
 }
 MEASURES = tuple(name for names in FAMILIES.values() for name in names)
 FAMILY_OF = {name: family for family, names in FAMILIES.items() for name in names}
-# Each well under a second on the largest shipped tests (1,400 rows x 784 or 444 features;
-# README, "Data complexity measures"), one family or more each. F1v (a loop over pairs of
-# features), F4, N1, N2, T1 and LSC (n x n distance matrices) take seconds there: asked for.
+# Every family, each well under a second on the largest shipped tests (1,400 rows x 784 or
+# 444 features; README, "Data complexity measures"). F1v (a loop over pairs of features),
+# F4, N1, N2, T1 and LSC (n x n distance matrices) take seconds there: they are asked for.
 DEFAULT_MEASURES = ("F1", "F3", "L2", "N3", "N4", "C2")
 MISSING_PACKAGE = (
     "the complexity measures need the problexity package: pip install "
