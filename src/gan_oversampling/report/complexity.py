@@ -44,11 +44,10 @@ def complexity_sections(study, folder: Path) -> list:
     measures = measure_table(study.store.complexity_frame(study.name))
     if measures.empty:
         return []
-    settings = statistics.settings_of(study.spec)
-    used, _ = comparisons.analysed_frame(study.frame, settings)
-    gains = {generator: test_gains(used, generator)
-             for generator in tables.methods_of_kind(used, "generative")
-             if BASELINE in set(used["method"])}
+    used, _ = comparisons.analysed_frame(study.frame, statistics.settings_of(study.spec))
+    generators = tables.methods_of_kind(used, "generative") if BASELINE in set(
+        used["method"]) else []
+    gains = {generator: test_gains(used, generator) for generator in generators}
     per_test = measures.join(pd.DataFrame({f"gain_{g}": gain for g, gain in gains.items()}))
     per_test.rename_axis("test_key").to_csv(folder / "complexity.csv")
     blocks: list = [
@@ -120,9 +119,9 @@ def spearman_interval(x, y) -> tuple[float, float, float, float]:
     rho = float(result.statistic)
     spread = stats.norm.ppf(0.5 + CONFIDENCE / 2) * np.sqrt((1 + rho**2 / 2) / (len(x) - 3))
     with np.errstate(divide="ignore"):
-        centre = np.arctanh(rho)
-    return rho, float(np.tanh(centre - spread)), float(np.tanh(centre + spread)), \
-        float(result.pvalue)
+        centre = np.arctanh(rho)  # infinite for rho = +-1, whose interval is the point
+    low, high = np.tanh(centre - spread), np.tanh(centre + spread)
+    return rho, float(low), float(high), float(result.pvalue)
 
 
 def best_measure_sentence(table: pd.DataFrame, name: str) -> str:

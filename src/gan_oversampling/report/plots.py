@@ -136,7 +136,9 @@ def gain_scatter(measures: pd.DataFrame, gain: pd.Series, correlations: pd.DataF
         paired = pd.concat([measures[measure], gain], axis=1, join="inner").dropna()
         panel.scatter(paired.iloc[:, 0], paired.iloc[:, 1], s=14, alpha=0.7)
         panel.axhline(0, color="grey", linewidth=0.8)
-        panel.set_title(f"{measure}: rho = {rho.get(measure, np.nan):+.2f}", fontsize="medium")
+        value = rho.get(measure, np.nan)
+        shown = f"rho = {value:+.2f}" if np.isfinite(value) else "no rho (too few or constant)"
+        panel.set_title(f"{measure}: {shown}", fontsize="medium")
         panel.set_xlabel(measure)
         panel.grid(alpha=0.3)
     for panel in axes[len(measures.columns):]:
