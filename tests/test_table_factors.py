@@ -191,6 +191,27 @@ def test_kdd_columns_give_the_width_the_preprocessor_makes(shared_data, scaling)
             shared_data).cases()
 
 
+def test_a_study_runs_on_a_subset_of_columns_with_overlap(shared_data, tmp_path):
+    from gan_oversampling.study.executors import InlineExecutor
+    from gan_oversampling.study.runner import run_study
+    from gan_oversampling.study.store import ResultsStore
+
+    spec = parse_study({
+        "name": "kdd-factors", "methods": ["none", "smote"],
+        "data": {"kind": "nsl-kdd", "tasks": [{"name": "u", "majority": ["normal"],
+                                               "minority": ["U2R"]}],
+                 "majority_sizes": [50], "imbalance_ratios": [0.4], "feature_counts": [3, 41],
+                 "overlaps": [0, 0.75]},
+        "evaluation": {"cv": "stratified", "classifier": "logistic-regression"},
+    }, "study")
+    with ResultsStore.open(tmp_path / "r.sqlite") as store:
+        assert run_study(spec, store, InlineExecutor(threads=1), data_dir=shared_data) == 8
+        frame = store.scores_frame("kdd-factors")
+    assert sorted(frame["test_key"].unique()) == sorted(
+        f"u-cols{k}-ov{level}-n50-ir0.4" for k in (3, 41) for level in ("0", "0.75"))
+    assert {"columns", "features", "overlap"} <= set(frame.columns)
+
+
 # -- the effect, measured on every shipped tabular dataset ---------------------------------
 # Measured on one test per dataset of N 200 and ratio 0.4 (280 rows; README, "Overlap and
 # dimensionality on tables"): feature overlap (F1) and neighbourhood (N1, N3, T1).

@@ -87,7 +87,7 @@ def known_factors(source: str, cases: list[TestCase], case: TestCase) -> dict:
 
 
 def column_levels(feature_counts: list[int] | None, n_columns: int, where: str) -> list:
-    """The columns levels of a tabular grid: [None] (not a factor) when none are asked;
+    """The `columns` levels of a tabular grid: [None] (not a factor) when none are asked;
     UserError for a level above the source's `n_columns` feature columns."""
     if feature_counts is None:
         return [None]

@@ -48,8 +48,8 @@ class _TabularGrid(_SizeRatioGrid):
 
     `feature_counts`: how many of the source's feature columns a test keeps (a random
     subset, the same columns on every run; a categorical column counts as one).
-    `overlaps`: how far the minority class is moved into the majority class, from 0 (the
-    data as they are) to 1 (the minority drawn from the majority). Left out, neither is a
+    `overlaps`: the share of a test's minority rows replaced by majority rows, from 0 (the
+    data as they are) to 1 (a minority drawn from the majority). Left out, neither is a
     factor and the tests are those of earlier versions (difficulty/transforms.py).
     """
 
