@@ -209,6 +209,9 @@ def test_report_sets_the_gain_against_each_measure_and_names_the_best(tmp_path):
     assert "## Data complexity" in markdown and "![CGAN gain" in markdown
     assert "Of 2 measures, N3 (neighbourhood) ranks the tests by CGAN's" in markdown
     assert "its interval excludes zero" in markdown and "is not a cause" in markdown
+    # F1's mean over every test, then over the tests of each level (one test each here).
+    assert f"| all |  | 8 | {np.mean(noise):.3f} |" in markdown
+    assert f"| n_majority | 103 | 1 | {noise[3]:.3f} |" in markdown
     assert (out / "complexity_cgan.png").stat().st_size > 0
 
 

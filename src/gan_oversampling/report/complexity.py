@@ -47,14 +47,15 @@ def complexity_sections(study, folder: Path) -> list:
     used, _ = comparisons.analysed_frame(study.frame, statistics.settings_of(study.spec))
     generators = tables.methods_of_kind(used, "generative") if BASELINE in set(
         used["method"]) else []
-    gains = {generator: test_gains(used, generator) for generator in generators}
+    gains = {generator: gains_by_test(used, generator) for generator in generators}
     per_test = measures.join(pd.DataFrame({f"gain_{g}": gain for g, gain in gains.items()}))
     per_test.rename_axis("test_key").to_csv(folder / "complexity.csv")
     blocks: list = [
         f"{len(measures)} tests measured ({', '.join(measures.columns)}; larger is harder "
-        "for every measure). Mean over the tests:",
-        Table("Data complexity measures, mean over tests",
-              measures.mean().to_frame("mean").rename_axis("measure"), index=True)]
+        "for every measure). Their means over the tests at each level of each factor (on "
+        "MNIST the rotation reads as overlap here):",
+        Table("Data complexity measures, mean over the tests at each factor level",
+              by_factor_level(measures, study.frame), 3)]
     correlations = []
     for generator, gain in gains.items():
         table = correlation_table(measures, gain)
@@ -85,7 +86,21 @@ def measure_table(stored: pd.DataFrame) -> pd.DataFrame:
     return wide[[name for name in MEASURES if name in wide.columns]]
 
 
-def test_gains(frame: pd.DataFrame, generator: str) -> pd.Series:
+def by_factor_level(measures: pd.DataFrame, frame: pd.DataFrame) -> pd.DataFrame:
+    """factor, level, tests, then each measure's mean over the measured tests at that level;
+    first a row over all tests. Factors with a single level are left out."""
+    factors = [f for f in tables.factor_columns(frame) if frame[f].nunique() > 1]
+    levels = frame.drop_duplicates("test_key").set_index("test_key")[factors]
+    joined = measures.join(levels, how="inner")
+    rows = [{"factor": "all", "level": "", "tests": len(measures), **measures.mean()}]
+    for factor in factors:
+        for level, group in joined.groupby(factor, sort=True):
+            rows.append({"factor": factor, "level": tables.level_text(level),
+                         "tests": len(group), **group[measures.columns].mean()})
+    return pd.DataFrame(rows)
+
+
+def gains_by_test(frame: pd.DataFrame, generator: str) -> pd.Series:
     """Per complete test: the generator's fold-mean minority F1 minus the baseline's
     (averaged over repeats, when repeated)."""
     gain = factor_model.gains(frame, generator, BASELINE)
