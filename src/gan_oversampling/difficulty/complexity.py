@@ -23,7 +23,7 @@ from __future__ import annotations
 import time
 import warnings
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -68,6 +68,7 @@ def check_available() -> None:
 
 
 def import_problexity():
+    """The problexity module; UserError (MISSING_PACKAGE) when it is not installed."""
     try:
         import problexity
     except ImportError:
@@ -75,8 +76,8 @@ def import_problexity():
     return problexity
 
 
-def measure_test(X: np.ndarray, y: np.ndarray, measures, seed: int, max_rows: int
-                 ) -> list[Measured]:
+def measure_test(X: np.ndarray, y: np.ndarray, measures: Sequence[str], seed: int,
+                 max_rows: int) -> list[Measured]:
     """The `measures` of one test dataset (X numeric, y 0/1), in the order given.
 
     A test of more than `max_rows` rows is measured on a stratified random sample of that
