@@ -107,3 +107,39 @@ def known_factors(source: str, cases: list[TestCase], case: TestCase) -> dict:
         if known.key == case.point:
             return known.factors
     raise UserError(f"unknown {source} test case {case.key!r} (not in this grid)")
+
+
+def column_levels(feature_counts: list[int] | None, n_columns: int, where: str) -> list:
+    """The `columns` levels of a tabular grid: [None] (not a factor) when none are asked;
+    UserError for a level above the source's `n_columns` feature columns."""
+    if feature_counts is None:
+        return [None]
+    too_many = [count for count in feature_counts if count > n_columns]
+    if too_many:
+        raise UserError(
+            f"{where} has {n_columns} feature columns; feature_counts "
+            f"{', '.join(map(str, too_many))} ask for more"
+        )
+    return list(feature_counts)
+
+
+def table_factors(n_columns: int | None, features: int, overlap: float | None) -> dict:
+    """The factors a tabular test adds after its dataset (and task): `columns` and
+    `overlap` only where the study makes them factors, so other keys stay as they were."""
+    factors: dict = {} if n_columns is None else {"columns": n_columns}
+    factors["features"] = int(features)
+    if overlap is not None:
+        factors["overlap"] = overlap
+    return factors
+
+
+def table_key(prefix: str, factors: dict) -> str:
+    """A tabular test's key: '<prefix>-' (if any), then 'cols<k>-' and 'ov<level>-' where
+    they are factors, then 'n<N>-ir<ratio>'."""
+    parts = [prefix] if prefix else []
+    if "columns" in factors:
+        parts.append(f"cols{factors['columns']}")
+    if "overlap" in factors:
+        parts.append(f"ov{format_level(factors['overlap'])}")
+    parts += [f"n{factors['n_majority']}", f"ir{format_level(factors['imbalance_ratio'])}"]
+    return "-".join(parts)

@@ -38,7 +38,8 @@ class KddSource(TaskSource):
         tasks = tuple(_resolve_kdd_task(task, table, data.kind) for task in data.tasks)
         return TaskGrid(data.kind, table, tasks, tuple(data.majority_sizes),
                         tuple(data.imbalance_ratios), data.scaling, {"dataset": data.kind},
-                        task_in_key=True, allowed_leaks=tuple(data.allow_leaks))
+                        task_in_key=True, allowed_leaks=tuple(data.allow_leaks),
+                        feature_counts=data.feature_counts, overlaps=data.overlaps)
 
 
 def _resolve_kdd_task(task: KddTask, table: RawTable, dataset: str) -> BinaryTask:

@@ -47,7 +47,8 @@ class TableSource(TaskSource):
         return TaskGrid(self.name, table, (task,), tuple(data.majority_sizes),
                         tuple(data.imbalance_ratios), data.scaling,
                         {"dataset": Path(data.path).name}, task_in_key=False,
-                        allowed_leaks=tuple(data.allow_leaks))
+                        allowed_leaks=tuple(data.allow_leaks),
+                        feature_counts=data.feature_counts, overlaps=data.overlaps)
 
 
 def _check_labels_present(table: RawTable, labels: tuple[str, ...], origin: str) -> None:

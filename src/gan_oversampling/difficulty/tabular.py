@@ -28,8 +28,16 @@ from gan_oversampling.datasets.tabular import (
     load_cyber_variant,
     require_data_root,
 )
-from gan_oversampling.difficulty.base import TestCase, check_feasible, format_level, known_factors
+from gan_oversampling.difficulty.base import (
+    TestCase,
+    check_feasible,
+    column_levels,
+    known_factors,
+    table_factors,
+    table_key,
+)
 from gan_oversampling.difficulty.leaks import refuse_leaks, separating_numbers
+from gan_oversampling.difficulty.transforms import TRANSFORM_SEED, kept_columns, overlap_rows
 from gan_oversampling.errors import UserError
 
 if TYPE_CHECKING:
@@ -145,24 +153,38 @@ class CyberSource:
         self.data_dir = data_dir
 
     def cases(self) -> list[TestCase]:
-        """Every test case, dataset outermost and imbalance ratio innermost."""
+        """Every test case: dataset outermost, then columns, overlap, majority size and
+        imbalance ratio innermost (columns and overlap only where the study asks)."""
         data = self.data
         cases = []
         for dataset in data.datasets:
             pool_X, pool_y = cyber_pool(dataset, self.data_dir)
             counts = {0: int((pool_y == 0).sum()), 1: int((pool_y == 1).sum())}
-            for n_majority, ratio in itertools.product(data.majority_sizes, data.imbalance_ratios):
-                check_feasible(counts, n_majority, ratio, where=f"cyber dataset {dataset}")
-                cases.append(_cyber_case(self.name, dataset, pool_X.shape[1], n_majority, ratio))
+            where = f"cyber dataset {dataset}"
+            columns = column_levels(data.feature_counts, pool_X.shape[1], where)
+            for n_columns, overlap, n_majority, ratio in itertools.product(
+                columns, data.overlaps or [None], data.majority_sizes, data.imbalance_ratios
+            ):
+                check_feasible(counts, n_majority, ratio, where=where)
+                features = n_columns or pool_X.shape[1]
+                factors = {"dataset": dataset, **table_factors(n_columns, features, overlap),
+                           "n_majority": n_majority, "imbalance_ratio": ratio}
+                cases.append(TestCase(self.name, table_key(dataset, factors), factors))
         return cases
 
     def load(self, case: TestCase) -> tuple[np.ndarray, np.ndarray]:
         """The test dataset of `case`: X float32 (n, features) in [-1, 1], y int64 (n,)."""
         factors = known_factors(self.name, self.cases(), case)
         pool_X, pool_y = cyber_pool(factors["dataset"], self.data_dir)
-        X, y = build_variant(
-            pool_X, pool_y, factors["n_majority"], factors["imbalance_ratio"], case.draw_seed
+        rows, y = variant_rows(
+            pool_y, factors["n_majority"], factors["imbalance_ratio"], case.draw_seed
         )
+        # Another draw replaces other minority rows too (seed 0 is the transform's own).
+        rows = overlap_rows(rows, y, pool_y, factors.get("overlap", 0),
+                            case.draw_seed or TRANSFORM_SEED)
+        X = pool_X[rows]
+        if "columns" in factors:
+            X = X[:, kept_columns(pool_X.shape[1], factors["columns"])]
         return X.astype(np.float32), y
 
     def make_preprocessor(self, case: TestCase) -> None:
@@ -186,15 +208,3 @@ def cyber_feature_names(n_features: int) -> list[str]:
     """How messages and `allow_leaks` name the unnamed columns of a cyber dataset."""
     return [f"feature {j}" for j in range(n_features)]
 
-
-def _cyber_case(source: str, dataset: str, features: int, n_majority: int, ratio: float):
-    return TestCase(
-        source=source,
-        key=f"{dataset}-n{n_majority}-ir{format_level(ratio)}",
-        factors={
-            "dataset": dataset,
-            "features": int(features),
-            "n_majority": n_majority,
-            "imbalance_ratio": ratio,
-        },
-    )

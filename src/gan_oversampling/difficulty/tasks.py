@@ -13,6 +13,7 @@ scaled rows.
 from __future__ import annotations
 
 import itertools
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -20,9 +21,20 @@ from sklearn.compose import ColumnTransformer
 from sklearn.preprocessing import MinMaxScaler, OneHotEncoder
 
 from gan_oversampling.datasets.tabular import RawTable
-from gan_oversampling.difficulty.base import TestCase, check_feasible, format_level
+from gan_oversampling.difficulty.base import (
+    TestCase,
+    check_feasible,
+    column_levels,
+    table_factors,
+    table_key,
+)
 from gan_oversampling.difficulty.leaks import refuse_leaks, table_leaks
 from gan_oversampling.difficulty.tabular import variant_rows
+from gan_oversampling.difficulty.transforms import (
+    TRANSFORM_SEED,
+    overlap_rows,
+    table_with_columns,
+)
 from gan_oversampling.errors import UserError
 
 
@@ -82,6 +94,8 @@ class TaskGrid:
     leading_factors: dict
     task_in_key: bool
     allowed_leaks: tuple[str, ...] = ()
+    feature_counts: Sequence[int] | None = None  # levels of difficulty.transforms
+    overlaps: Sequence[float] | None = None
 
     def cases(self) -> list[TestCase]:
         return [case for case, _ in self._cases_with_tasks()]
@@ -96,15 +110,17 @@ class TaskGrid:
     def load(self, case: TestCase) -> tuple[np.ndarray, np.ndarray]:
         X, y = self._raw_rows(case)
         if self.scaling == "whole":
-            X = table_preprocessor(self.table).fit_transform(X).astype(np.float32)
+            X = table_preprocessor(_columns_of(self.table, case)).fit_transform(X)
+            X = X.astype(np.float32)
         return X, y
 
     def sample_columns(self, case: TestCase, fitted: ColumnTransformer | None) -> list[dict]:
         """How encoded rows of `case` decode (`encoded_columns`): with the preprocessor
         fitted on a training fold, or (scaling "whole") the one `load` fits."""
+        table = _columns_of(self.table, case)
         if fitted is None:
-            fitted = table_preprocessor(self.table).fit(self._raw_rows(case)[0])
-        return encoded_columns(self.table, fitted)
+            fitted = table_preprocessor(table).fit(self._raw_rows(case)[0])
+        return encoded_columns(table, fitted)
 
     def _raw_rows(self, case: TestCase) -> tuple[np.ndarray, np.ndarray]:
         factors, task = self._known(case)
@@ -114,10 +130,15 @@ class TaskGrid:
         rows, y = variant_rows(
             pool_y, factors["n_majority"], factors["imbalance_ratio"], case.draw_seed
         )
-        return self.table.rows(pool_rows[rows]), y
+        # Another draw replaces other minority rows too (seed 0 is the transform's own).
+        rows = overlap_rows(rows, y, pool_y, factors.get("overlap", 0),
+                            case.draw_seed or TRANSFORM_SEED)
+        return _columns_of(self.table, case).rows(pool_rows[rows]), y
 
-    def make_preprocessor(self) -> ColumnTransformer | None:
-        return table_preprocessor(self.table) if self.scaling == "fold" else None
+    def make_preprocessor(self, case: TestCase) -> ColumnTransformer | None:
+        if self.scaling == "whole":
+            return None
+        return table_preprocessor(_columns_of(self.table, case))
 
     def _class_rows(self, task: BinaryTask) -> tuple[np.ndarray, np.ndarray]:
         return self.table.rows_with_labels(task.majority), self.table.rows_with_labels(
@@ -125,14 +146,19 @@ class TaskGrid:
         )
 
     def _cases_with_tasks(self) -> list[tuple[TestCase, BinaryTask]]:
-        features = self.table.encoded_width
+        columns = column_levels(self.feature_counts, len(self.table.columns), self.source)
         pairs = []
         for task in self.tasks:
             majority, minority = self._class_rows(task)
             counts = {0: len(majority), 1: len(minority)}
-            for n_majority, ratio in itertools.product(self.sizes, self.ratios):
-                check_feasible(counts, n_majority, ratio, where=f"{self.source} task {task.name}")
-                pairs.append((self._case(task, features, n_majority, ratio), task))
+            where = f"{self.source} task {task.name}"
+            for n_columns, overlap, n_majority, ratio in itertools.product(
+                columns, self.overlaps or [None], self.sizes, self.ratios
+            ):
+                check_feasible(counts, n_majority, ratio, where=where)
+                features = table_with_columns(self.table, n_columns).encoded_width
+                pairs.append((self._case(task, table_factors(n_columns, features, overlap),
+                                         n_majority, ratio), task))
         return pairs
 
     def _known(self, case: TestCase) -> tuple[dict, BinaryTask]:
@@ -146,14 +172,19 @@ class TaskGrid:
                 return known.factors, task
         raise UserError(f"unknown {self.source} test case {case.key!r} (not in this grid)")
 
-    def _case(self, task: BinaryTask, features: int, n_majority: int, ratio: float) -> TestCase:
-        prefix = f"{task.name}-" if self.task_in_key else ""
+    def _case(self, task: BinaryTask, transformed: dict, n_majority: int, ratio: float
+              ) -> TestCase:
         factors = dict(self.leading_factors)
         if self.task_in_key:
             factors["task"] = task.name
-        factors.update(features=features, n_majority=n_majority, imbalance_ratio=ratio)
-        key = f"{prefix}n{n_majority}-ir{format_level(ratio)}"
+        factors.update(transformed, n_majority=n_majority, imbalance_ratio=ratio)
+        key = table_key(task.name if self.task_in_key else "", factors)
         return TestCase(source=self.source, key=key, factors=factors)
+
+
+def _columns_of(table: RawTable, case: TestCase) -> RawTable:
+    """The table with the columns the case's `columns` level keeps (all without one)."""
+    return table_with_columns(table, case.factors.get("columns"))
 
 
 class TaskSource:
@@ -180,7 +211,7 @@ class TaskSource:
 
     def make_preprocessor(self, case: TestCase) -> ColumnTransformer | None:
         """A fresh, unfitted encoder and scaler for one fold; None with scaling "whole"."""
-        return self.grid().make_preprocessor()
+        return self.grid().make_preprocessor(case)
 
     def sample_columns(self, case: TestCase, fitted: ColumnTransformer | None) -> list[dict]:
         """How the encoded rows of `case` decode back to the table's columns, given the

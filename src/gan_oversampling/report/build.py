@@ -21,7 +21,15 @@ import numpy as np
 import pandas as pd
 
 from gan_oversampling.errors import UserError
-from gan_oversampling.report import answer, evidence, plots, sample_rows, statistics, tables
+from gan_oversampling.report import (
+    answer,
+    complexity,
+    evidence,
+    plots,
+    sample_rows,
+    statistics,
+    tables,
+)
 from gan_oversampling.report.folder import MARKER, check_target, move_into_place
 from gan_oversampling.study.dbfile import describe
 from gan_oversampling.study.store import ResultsStore
@@ -145,6 +153,7 @@ def _write_report(study: Study, folder: Path, n_sample_tests: int) -> None:
         _overview(study),
         _headline_section(study),
         _factor_section(frame, long_tables, folder),
+        *complexity.complexity_sections(study, folder),
         *_method_sections(frame, study.spec),
         _samples_section(study, folder, n_sample_tests),
         _loss_section(study, folder),

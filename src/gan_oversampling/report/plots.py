@@ -121,3 +121,29 @@ def loss_plot(losses_by_fold: dict[int, np.ndarray], path: Path, title: str = ""
 
 def _file_safe(name: str) -> str:
     return "".join(char if char.isalnum() or char in "-_" else "_" for char in name)
+
+
+def gain_scatter(measures: pd.DataFrame, gain: pd.Series, correlations: pd.DataFrame,
+                 path: Path, title: str) -> Path:
+    """One panel per measure: each test's gain (y) against its value of the measure (x),
+    titled with Spearman's rho; a line marks no gain."""
+    columns = min(4, len(measures.columns))
+    rows = -(-len(measures.columns) // columns)
+    figure = Figure(figsize=(3.2 * columns, 2.8 * rows), layout="constrained")
+    axes = np.atleast_1d(figure.subplots(rows, columns, squeeze=False)).ravel()
+    rho = correlations.set_index("measure")["spearman_rho"]
+    for panel, measure in zip(axes, measures.columns, strict=False):
+        paired = pd.concat([measures[measure], gain], axis=1, join="inner").dropna()
+        panel.scatter(paired.iloc[:, 0], paired.iloc[:, 1], s=14, alpha=0.7)
+        panel.axhline(0, color="grey", linewidth=0.8)
+        value = rho.get(measure, np.nan)
+        shown = f"rho = {value:+.2f}" if np.isfinite(value) else "no rho (too few or constant)"
+        panel.set_title(f"{measure}: {shown}", fontsize="medium")
+        panel.set_xlabel(measure)
+        panel.grid(alpha=0.3)
+    for panel in axes[len(measures.columns):]:
+        panel.set_visible(False)
+    for panel in axes[::columns]:
+        panel.set_ylabel("minority-F1 gain")
+    figure.suptitle(title)
+    return _save(figure, path)

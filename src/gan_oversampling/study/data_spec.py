@@ -44,20 +44,34 @@ class _SizeRatioGrid(StrictModel):
 
 
 class _TabularGrid(_SizeRatioGrid):
-    """A grid over a table of named feature columns, guarded against leaks.
+    """A grid over a table of named feature columns, guarded against leaks, which may add
+    dimensionality and class overlap as factors.
 
     Before a study runs, every feature that alone separates the two classes of a pool
     perfectly (a threshold on a number, a set of categories) ends it with one line: such a
     column is usually an id or a copy of the label. `allow_leaks` names the columns that
     may do so (it never changes results, so it is not part of a study's settings hash).
+
+    `feature_counts`: how many of the source's feature columns a test keeps (a random
+    subset, the same columns on every run; a categorical column counts as one).
+    `overlaps`: the share of a test's minority rows replaced by majority rows, from 0 (the
+    data as they are) to 1 (a minority drawn from the majority). Left out, neither is a
+    factor and the tests are those of earlier versions (difficulty/transforms.py).
     """
 
     allow_leaks: list[str] = []
+    feature_counts: list[Annotated[int, Field(ge=1)]] | None = None
+    overlaps: list[Annotated[float, Field(ge=0, le=1)]] | None = None
 
     @field_validator("allow_leaks")
     @classmethod
     def _unique_allowed(cls, columns: list[str]) -> list[str]:
         return _unique_columns(columns)
+
+    @field_validator("feature_counts", "overlaps")
+    @classmethod
+    def _unique_when_given(cls, levels: list | None) -> list | None:
+        return None if levels is None else _unique_levels(levels)
 
 
 class MnistData(_SizeRatioGrid):
@@ -266,7 +280,9 @@ class TableData(_TabularGrid):
 # Data settings that never change results (left out of a study's settings hash), and those
 # added after the first results databases with the value that reproduces what they did.
 DATA_NOT_HASHED = ("allow_leaks",)
-DATA_HASHED_ONLY_IF_CHANGED = {"exclude": []}
+# Added after the first results databases, at the value that reproduces those versions:
+# no excluded column; no columns or overlap factor (difficulty/transforms.py).
+DATA_HASHED_ONLY_IF_CHANGED = {"exclude": [], "feature_counts": None, "overlaps": None}
 
 DataSpec = Annotated[MnistData | CyberData | KddData | TableData, Field(discriminator="kind")]
 # Every `kind` a data table may name, read off the union so the two never disagree.

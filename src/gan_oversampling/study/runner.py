@@ -19,11 +19,13 @@ from pathlib import Path
 
 import numpy as np
 
+from gan_oversampling.difficulty import complexity
 from gan_oversampling.difficulty.base import REPEAT, TestCase
 from gan_oversampling.errors import UserError
 from gan_oversampling.evaluation.folds import make_folds
 from gan_oversampling.samplers.registry import get_method
 from gan_oversampling.study.executors import Executor, InlineExecutor
+from gan_oversampling.study.measures import measure_tests
 from gan_oversampling.study.spec import StudySpec
 from gan_oversampling.study.store import ResultsStore, UnitFailure, UnitResult
 from gan_oversampling.study.units import (
@@ -122,7 +124,8 @@ def run_study(
     `RunStarted`, then `WorkDone` events as work finishes, a `UnitFinished` for each unit
     stored and a `UnitFailed` for each unit that fails (None: no events). `checked`: the
     result of `check_study` (else it is called here). Units that failed in an earlier run
-    are skipped unless `retry_failed`."""
+    are skipped unless `retry_failed`. The data complexity measures the study asks for
+    are computed first, for every selected test that lacks them (study/measures.py)."""
     on_progress = on_progress or (lambda event: None)
     if checked is None:
         checked = check_study(spec, data_dir=data_dir, filters=filters)
@@ -135,6 +138,8 @@ def run_study(
             plan.n_failed, len({case.factors.get(REPEAT, 0) for case in checked.cases}),
         )
     )
+    measure_tests(spec, checked.source, checked.cases, store,
+                  lambda description: on_progress(WorkDone(0.0, description)))
     if not plan.pending:
         return 0
     return run_pending(
@@ -156,6 +161,8 @@ def check_study(
     folds for a class shows here). UserError on the first problem."""
     for name in spec.methods:
         get_method(name).check_available()
+    if spec.complexity is not None:
+        complexity.check_available()
     source = spec.data.build_source(data_dir)
     listed = select_listed(source.cases(), spec.tests)
     cases = select_cases(repeated_cases(listed, spec.seed, spec.repeats), filters or {})

@@ -20,6 +20,7 @@ from pydantic import (
     field_validator,
 )
 
+from gan_oversampling.difficulty.complexity import DEFAULT_MEASURES, MEASURES
 from gan_oversampling.errors import UserError, one_line
 from gan_oversampling.samplers.registry import (
     BASELINE,
@@ -69,6 +70,29 @@ class StatisticsSpec(StrictModel):
     seed: Annotated[int, Field(ge=0)] = 0
 
 
+class ComplexitySpec(StrictModel):
+    """Data complexity measures computed once per test on its data (the `[complexity]` table).
+
+    `measures`: which ones (difficulty/complexity.py; the default is the subset that is
+    cheap on every shipped grid). `max_rows`: a larger test is measured on a stratified
+    random sample of this many rows. The measures describe the tests, they change no
+    result, so they are not part of the settings hash: measures added to a study later are
+    computed for its finished tests when it runs again.
+    """
+
+    measures: list[Literal[MEASURES]] = list(DEFAULT_MEASURES)  # type: ignore[valid-type]
+    max_rows: Annotated[int, Field(ge=10)] = 2000
+
+    @field_validator("measures")
+    @classmethod
+    def _some_unique(cls, measures: list[str]) -> list[str]:
+        if not measures:
+            raise ValueError("needs at least one measure (leave out [complexity] for none)")
+        if len(set(measures)) != len(measures):
+            raise ValueError("measures must be unique")
+        return measures
+
+
 class _StudyFields(StrictModel):
     # The settings table of each method of the registry ([cgan], [ctgan], ...) is added
     # to these fields below, read off the registry.
@@ -85,6 +109,7 @@ class _StudyFields(StrictModel):
     methods: list[str] = [BASELINE, CGAN]
     evaluation: EvaluationSpec = Field(default_factory=EvaluationSpec)
     statistics: StatisticsSpec = Field(default_factory=StatisticsSpec)
+    complexity: ComplexitySpec | None = None  # no [complexity] table: no measures
     # Optional: only these points of the data grid (a fractional design); each maps every
     # factor named to a level of the grid, e.g. {rotation = 30, side = 8, ...}.
     tests: list[dict[str, float | int | str]] | None = None
@@ -146,10 +171,11 @@ class _StudyFields(StrictModel):
         Where it runs (device) does not make results of another study. A setting that
         reproduces what older versions did without it (see `_HASHED_ONLY_IF_CHANGED`) is
         left out, so their results databases resume. `statistics` changes how the report
-        reads the results, never the results, so it is left out too.
+        reads the results, never the results, so it is left out too, as is `complexity`,
+        which describes the tests.
         """
         settings = self.model_dump(
-            mode="json", by_alias=True, exclude={"description", "statistics"}
+            mode="json", by_alias=True, exclude={"description", "statistics", "complexity"}
         )
         _drop_unhashed(settings["data"], DATA_NOT_HASHED, DATA_HASHED_ONLY_IF_CHANGED)
         if settings["repeats"] == 1:

@@ -5,6 +5,7 @@ rows and the GAN losses. It is written in a single transaction, so an interrupte
 (Ctrl-C, kill -9) leaves either the whole unit or nothing, and a re-run skips it. A unit
 that cannot be computed (a diverged GAN, a fold a classifier cannot be fitted on) is
 recorded in `faults` with its reason instead; a re-run skips it too unless told to retry.
+The data complexity measures of each test are kept in `complexity`, one row per measure.
 
 One run writes at a time (`dbfile.RunLock`); readers (`open(..., readonly=True)`) never
 write, so a read-only results file can be reported.
@@ -27,8 +28,8 @@ from gan_oversampling.errors import UserError
 from gan_oversampling.study.dbfile import RunLock, describe, mapped_errors, settings_diff
 
 APPLICATION_ID = 0x47414E4F  # "GANO": marks a file as one of our results databases
-# 2 added `faults`, 3 `sample_columns`; an older file gets the new tables when a run opens
-# it, nothing else changes.
+# 2 added `faults`, 3 `sample_columns` and `complexity`; an older file gets the tables it
+# lacks when a run opens it, nothing else changes.
 SCHEMA_VERSION = 3
 
 SCHEMA = """
@@ -94,6 +95,16 @@ CREATE TABLE IF NOT EXISTS faults(
     reason TEXT NOT NULL,
     failed_at TEXT NOT NULL,
     PRIMARY KEY(study, test_key, method)
+);
+CREATE TABLE IF NOT EXISTS complexity(
+    study TEXT NOT NULL REFERENCES studies(study),
+    test_key TEXT NOT NULL,
+    measure TEXT NOT NULL,
+    value REAL,
+    seconds REAL NOT NULL,
+    n_rows INTEGER NOT NULL,
+    computed_at TEXT NOT NULL,
+    PRIMARY KEY(study, test_key, measure)
 );
 CREATE VIEW IF NOT EXISTS results AS
     SELECT u.study, u.test_key, u.method, u.source, u.factors, u.seed, u.iterations,
@@ -337,6 +348,29 @@ class ResultsStore:
                     for fold, curve in unit.losses.items()
                 ],
             )
+
+    # -- complexity measures -------------------------------------------------------------
+    @mapped_errors
+    def write_measures(self, study: str, test_key: str, measured: list) -> None:
+        """One test's complexity measures (`difficulty.complexity.Measured`), in one
+        transaction; NaN (not computable) is stored as NULL."""
+        with self._db:
+            self._db.executemany(
+                "INSERT OR REPLACE INTO complexity VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [(study, test_key, m.measure, m.value if np.isfinite(m.value) else None,
+                  m.seconds, m.n_rows, _now()) for m in measured],
+            )
+
+    @mapped_errors
+    def complexity_frame(self, study: str) -> pd.DataFrame:
+        """One row per (test, measure): test_key, measure, value (NaN: not computable),
+        seconds, n_rows; empty for a file older than the table, opened read-only."""
+        columns = ["test_key", "measure", "value", "seconds", "n_rows"]
+        if not self._has_table("complexity"):
+            return pd.DataFrame(columns=columns)
+        return pd.read_sql_query(
+            f"SELECT {', '.join(columns)} FROM complexity WHERE study = ? ORDER BY rowid",
+            self._db, params=(study,), dtype={"value": float})
 
     # -- reading -------------------------------------------------------------------------
     def _has_table(self, name: str) -> bool:
