@@ -24,11 +24,14 @@ import numpy as np
 import pandas as pd
 
 from gan_oversampling.errors import UserError
+from gan_oversampling.gan.stopping import StopRecord
+from gan_oversampling.study import gan_stops
 from gan_oversampling.study.dbfile import RunLock, describe, mapped_errors, settings_diff
 
 APPLICATION_ID = 0x47414E4F  # "GANO": marks a file as one of our results databases
-# 2 added `faults`; a version-1 file gets the table when a run opens it, nothing else changes.
-SCHEMA_VERSION = 2
+# 2 added `faults`, 3 added `gan_stops`; an older file gets the tables it lacks when a run
+# opens it, nothing else changes.
+SCHEMA_VERSION = 3
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS studies(
@@ -95,7 +98,7 @@ CREATE VIEW IF NOT EXISTS results AS
            u.classifier, u.cv, u.fit_seconds, u.eval_seconds, u.versions, u.finished_at,
            s.fold, s.class_label, s.class_role, s.precision, s.recall, s.f1, s.support
     FROM scores s JOIN units u USING(unit_id);
-"""
+""" + gan_stops.SCHEMA
 
 
 @dataclass
@@ -117,17 +120,20 @@ class UnitResult:
     scores: list[dict]  # fold, class_label, class_role, precision, recall, f1, support
     samples: dict[tuple[str, int], np.ndarray] = field(default_factory=dict)  # (kind, label)
     losses: dict[int, np.ndarray] = field(default_factory=dict)  # fold -> (iterations, 3)
+    stops: dict[int, StopRecord] = field(default_factory=dict)  # fold -> how its GAN stopped
 
 
 @dataclass
 class UnitFailure:
-    """A unit that could not be computed, and why (one line)."""
+    """A unit that could not be computed, and why (one line); how the GANs of its folds
+    stopped, where it trained GANs (a diverged GAN among them)."""
 
     study: str
     test_key: str
     method: str
     factors: dict
     reason: str
+    stops: dict[int, StopRecord] = field(default_factory=dict)
 
 
 class ResultsStore:
@@ -279,6 +285,8 @@ class ResultsStore:
                 (failure.study, failure.test_key, failure.method, json.dumps(failure.factors),
                  failure.reason, _now()),
             )
+            gan_stops.write(self._db, failure.study, failure.test_key, failure.method,
+                            failure.stops)
 
     @mapped_errors
     def write_unit(self, unit: UnitResult) -> None:
@@ -326,6 +334,7 @@ class ResultsStore:
                     for fold, curve in unit.losses.items()
                 ],
             )
+            gan_stops.write(self._db, unit.study, unit.test_key, unit.method, unit.stops)
 
     # -- reading -------------------------------------------------------------------------
     def _has_table(self, name: str) -> bool:
@@ -355,6 +364,24 @@ class ResultsStore:
         )
         for key, method, kind, label, n_rows, n_features, blob in rows:
             yield key, method, kind, label, _decode(blob, n_rows, n_features)
+
+    @mapped_errors
+    def stops_frame(self, study: str) -> pd.DataFrame:
+        """How every GAN of `study` stopped (see `gan_stops.read`); empty for a results file
+        written before version 3 and opened read-only."""
+        if not self._has_table("gan_stops"):
+            return gan_stops.empty_frame()
+        return gan_stops.read(self._db, study)
+
+    def all_losses(self, study: str, method: str) -> Iterator[tuple[str, int, np.ndarray]]:
+        """(test_key, fold, losses (iterations, 3)) of every stored GAN of `method`."""
+        rows = self._db.execute(
+            "SELECT u.test_key, l.fold, l.iterations, l.data FROM losses l"
+            " JOIN units u USING(unit_id) WHERE u.study = ? AND u.method = ?"
+            " ORDER BY u.unit_id, l.fold", (study, method),
+        )
+        for key, fold, iterations, blob in rows:
+            yield key, fold, _decode(blob, iterations, 3)
 
     @mapped_errors
     def losses(self, study: str, test_key: str, method: str) -> dict[int, np.ndarray]:
