@@ -70,9 +70,9 @@ class CGANConfig(BaseModel):
     device: str = "auto"
     stopping: Literal["fixed", "patience"] = "fixed"
     oracle: OracleName = "cas-real"
-    eval_every: int = Field(100, ge=1)
+    eval_every: int = Field(100, ge=1, validate_default=True)
     patience: int = Field(10, ge=1)
-    min_iterations: int = Field(0, ge=0)
+    min_iterations: int = Field(0, ge=0, validate_default=True)
     min_delta: float = Field(0.0, ge=0)
     holdout: float = Field(0.2, gt=0, le=0.5)
     adam_step: Literal["separate", "shared"] = "separate"
