@@ -9,7 +9,9 @@ compares across evaluations.
 
 "Oversampled classes" are the classes the GAN will generate rows of (the minority class of
 a study). Classifiers are scikit-learn's logistic regression (deterministic), as the
-detection metrics of synthetic-data evaluation use. Costs per evaluation are measured by
+detection metrics of synthetic-data evaluation use. An oracle computes on one BLAS thread:
+its value is then the same on every machine, and its small fits run several times faster
+than on threads that share busy cores. Costs per evaluation are measured by
 `benchmarks/bench_oracles.py` (see the README).
 """
 
@@ -17,6 +19,7 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass
+from functools import cache
 from typing import ClassVar
 
 import numpy as np
@@ -26,6 +29,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import f1_score, pairwise_distances, roc_auc_score
 from sklearn.metrics.pairwise import rbf_kernel
+from threadpoolctl import ThreadpoolController
 
 from gan_oversampling.errors import UserError
 from gan_oversampling.gan.models import glorot_uniform
@@ -76,12 +80,17 @@ def hold_out(X: np.ndarray, y: np.ndarray, targets: np.ndarray, fraction: float,
 
 class Oracle:
     """What every oracle offers: the labels of the rows it wants generated, a score of
-    those rows, and the score's distance from the ideal."""
+    those rows (`_score`, computed on one BLAS thread), and the score's distance from the
+    ideal."""
 
     name: ClassVar[str]
     labels: np.ndarray
 
     def score(self, rows: np.ndarray) -> float:
+        with one_blas_thread():
+            return self._score(rows)
+
+    def _score(self, rows: np.ndarray) -> float:
         raise NotImplementedError
 
     def gap(self, value: float) -> float:
@@ -105,7 +114,7 @@ class CASReal(Oracle):
         others = ~np.isin(data.y_fit, data.targets)
         self.X_others, self.y_others = data.X_fit[others], data.y_fit[others]
 
-    def score(self, rows: np.ndarray) -> float:
+    def _score(self, rows: np.ndarray) -> float:
         model = _fit_classifier(np.vstack([self.X_others, rows]),
                                 np.concatenate([self.y_others, self.labels]))
         return _target_f1(self.data.y_held, model.predict(self.data.X_held), self.data.targets)
@@ -131,7 +140,7 @@ class CASSyn(Oracle):
         self.model = _fit_classifier(data.X_held, data.y_held)
         self.labels = np.repeat(classes, np.bincount(data.y_fit).max())
 
-    def score(self, rows: np.ndarray) -> float:
+    def _score(self, rows: np.ndarray) -> float:
         return _target_f1(self.labels, self.model.predict(rows), self.targets)
 
     def gap(self, value: float) -> float:
@@ -152,7 +161,7 @@ class TwoSampleTest(Oracle):
             data.of_targets(held=False), data.of_targets(held=True))
         self.labels = np.concatenate([labels_fit, labels_held])
 
-    def score(self, rows: np.ndarray) -> float:
+    def _score(self, rows: np.ndarray) -> float:
         n_fit, n_held = len(self.real_fit), len(self.real_held)
         model = _fit_classifier(np.vstack([self.real_fit, rows[:n_fit]]),
                                 np.repeat([1, 0], [n_fit, n_fit]))
@@ -183,7 +192,7 @@ class MaximumMeanDiscrepancy(Oracle):
         self.gamma = 1.0 / (2.0 * median_distance(rows) ** 2)
         self.real_term = rbf_kernel(self.real, gamma=self.gamma).mean()
 
-    def score(self, rows: np.ndarray) -> float:
+    def _score(self, rows: np.ndarray) -> float:
         return mmd_squared(self.real, rows, self.gamma, self.real_term)
 
 
@@ -204,7 +213,7 @@ class FrechetAutoencoder(Oracle):
         self.real_moments = _moments(self.encode(real))
         self.labels = np.resize(labels, max(DISTRIBUTION_ROWS, len(labels)))
 
-    def score(self, rows: np.ndarray) -> float:
+    def _score(self, rows: np.ndarray) -> float:
         return frechet_distance(*self.real_moments, *_moments(self.encode(rows)))
 
 
@@ -218,7 +227,18 @@ def make_oracle(name: str, data: OracleData, rng: np.random.Generator) -> Oracle
     """The oracle called `name`, fitted to one GAN's split training fold."""
     if name not in ORACLES:
         raise UserError(f"unknown oracle {name!r}; known: {', '.join(ORACLES)}")
-    return ORACLES[name](data, rng)
+    with one_blas_thread():
+        return ORACLES[name](data, rng)
+
+
+@cache
+def _blas_controller() -> ThreadpoolController:
+    return ThreadpoolController()
+
+
+def one_blas_thread():
+    """A context in which numpy's and scipy's BLAS and OpenMP use one thread."""
+    return _blas_controller().limit(limits=1)
 
 
 # -- numerics -------------------------------------------------------------------------------
