@@ -14,6 +14,7 @@ from gan_oversampling.errors import UserError
 from gan_oversampling.samplers.registry import get_method
 from gan_oversampling.study.presets import resolve_study
 from gan_oversampling.study.runner import select_cases
+from gan_oversampling.study.store import ResultsStore
 from gan_oversampling.study.units import PreparedTest, run_method
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -135,3 +136,58 @@ def test_compare_runs_bad_input_is_one_line(tmp_path, capsys):
     (tmp_path / "junk.sqlite").write_text("not a database")
     assert _compare(tmp_path / "junk.sqlite", tmp_path / "a.sqlite") == 2
     assert "is not a results database" in capsys.readouterr().err
+
+
+STOPPING_STUDY = """
+name = "tiny"
+methods = ["none", "cgan"]
+[data]
+kind = "mnist"
+rotations = [90]
+sides = [4]
+majority_sizes = [100]
+imbalance_ratios = [0.4]
+[evaluation]
+cv = "stratified"
+classifier = "logistic-regression"
+[cgan]
+latent_dim = 8
+generator_hidden = [16, 16, 16]
+discriminator_hidden = [16, 16, 16]
+"""
+
+
+def test_stopping_evidence_runs_every_variant_and_compares_it(tmp_path, capsys):
+    evidence = _load("stopping_evidence")
+    study = tmp_path / "tiny.toml"
+    study.write_text(STOPPING_STUDY)
+    args = [str(study), "--db", str(tmp_path / "r.sqlite"), "--oracles", "mmd,cas-real",
+            "--iterations", "10", "--eval-every", "5", "--patience", "1", "--workers", "1"]
+    assert evidence.main(args) == 0
+    printed = capsys.readouterr().out
+    assert "wins/ties/losses" in printed and "GAN iterations" in printed
+    variants = evidence.variants_of(resolve_study(str(study)), evidence.parse_args(args))
+    table = evidence.summary(variants, tmp_path / "r.sqlite", 0.005).set_index("variant")
+    assert list(table.index) == ["fixed 10", "patience mmd (max 10)",
+                                 "patience cas-real (max 10)"]
+    assert table.loc["fixed 10", "GAN iterations"] == 50  # 5 folds x 10 iterations
+    assert (table["GAN iterations"] <= 50).all() and (table["tests"] == 1).all()
+    assert table["wins/ties/losses"].str.fullmatch(r"\d/\d/\d").all()
+    with ResultsStore.open(tmp_path / "r.sqlite", readonly=True) as store:
+        assert store.studies() == ["tiny-fixed-10", "tiny-patience-mmd", "tiny-patience-cas-real"]
+        methods = set(store.scores_frame("tiny-fixed-10")["method"])
+        assert methods == {"none", "random", "smote", "borderline-smote", "adasyn", "cgan"}
+        assert set(store.scores_frame("tiny-patience-mmd")["method"]) == {"cgan"}
+
+
+@pytest.mark.parametrize("bad, message", [(["--oracles", "fid"], "unknown fid"),
+                                          (["--only", "side"], "--only 'side'"),
+                                          (["--patience", "0"], "patience")])
+def test_stopping_evidence_refuses_bad_input_in_one_line(tmp_path, capsys, bad, message):
+    evidence = _load("stopping_evidence")
+    study = tmp_path / "tiny.toml"
+    study.write_text(STOPPING_STUDY)
+    assert evidence.main([str(study), "--db", str(tmp_path / "r.sqlite"), *bad]) == 2
+    err = capsys.readouterr().err
+    assert message in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "r.sqlite").exists()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 import torch
 from pydantic import (
@@ -11,6 +11,7 @@ from pydantic import (
     ConfigDict,
     Field,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -18,6 +19,12 @@ from pydantic import (
 from gan_oversampling.errors import UserError, one_line, refuse_booleans_in
 
 _DEVICE_PATTERN = re.compile(r"^(auto|cpu|cuda(:\d+)?)$")
+# The oracles of the patience rule (gan.oracles implements them under these names).
+OracleName = Literal["cas-real", "cas-syn", "c2st", "mmd", "frechet-ae"]
+ORACLE_NAMES: tuple[str, ...] = get_args(OracleName)
+# Settings that only the patience rule reads.
+PATIENCE_SETTINGS = ("oracle", "eval_every", "patience", "min_iterations", "min_delta",
+                     "holdout")
 
 
 class CGANConfig(BaseModel):
@@ -31,6 +38,16 @@ class CGANConfig(BaseModel):
     `output_range` says what generated rows may hold: "training" keeps each feature inside
     its range on the training rows and rounds features whose training values are all whole
     numbers; "tanh" keeps the generator's raw output, as the original study did.
+
+    `stopping` decides how long each GAN trains (see `gan.stopping`): "fixed" trains
+    `iterations` iterations, as the original study did; "patience" holds out `holdout` of
+    each training fold (stratified), scores the generator with `oracle` (see
+    `gan.oracles`) every `eval_every` iterations, keeps the best-scoring generator and
+    stops once `patience` evaluations in a row brought no improvement larger than
+    `min_delta`, never before `min_iterations` and at most after `iterations`.
+    `adam_step = "shared"` reproduces the original code's one Adam step counter for the
+    discriminator and the generator (it advances three times per iteration);
+    "separate" gives each optimiser its own.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
@@ -51,6 +68,14 @@ class CGANConfig(BaseModel):
     dtype: Literal["float32", "bfloat16"] = "float32"
     output_range: Literal["training", "tanh"] = "training"
     device: str = "auto"
+    stopping: Literal["fixed", "patience"] = "fixed"
+    oracle: OracleName = "cas-real"
+    eval_every: int = Field(100, ge=1, validate_default=True)
+    patience: int = Field(10, ge=1)
+    min_iterations: int = Field(0, ge=0, validate_default=True)
+    min_delta: float = Field(0.0, ge=0)
+    holdout: float = Field(0.2, gt=0, le=0.5)
+    adam_step: Literal["separate", "shared"] = "separate"
 
     @model_validator(mode="before")
     @classmethod
@@ -70,6 +95,20 @@ class CGANConfig(BaseModel):
         if not _DEVICE_PATTERN.match(name):
             raise ValueError("must be 'auto', 'cpu', 'cuda' or 'cuda:N'")
         return name
+
+    @field_validator(*PATIENCE_SETTINGS)
+    @classmethod
+    def _only_with_the_patience_rule(cls, value: Any, info: ValidationInfo) -> Any:
+        # Fields are validated in order: `iterations` and `stopping` come first.
+        if info.data.get("stopping") == "fixed":
+            if value != cls.model_fields[info.field_name].default:
+                raise ValueError("applies only with stopping = 'patience'")
+        elif info.field_name in ("eval_every", "min_iterations"):
+            iterations = info.data.get("iterations")
+            if iterations is not None and value > iterations:
+                raise ValueError(f"exceeds iterations ({iterations}), the most a GAN trains "
+                                 "with stopping = 'patience'")
+        return value
 
 
 def make_config(base: CGANConfig | None = None, **overrides: Any) -> CGANConfig:

@@ -9,9 +9,11 @@ torch.Generator, which keeps a GAN independent of the others it is batched with.
 
 from __future__ import annotations
 
+import contextlib
 import math
 from itertools import pairwise
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -280,3 +282,22 @@ class BatchedDiscriminator(_BatchedNetwork):
             if depth > 0 and masks is not None:
                 h = h * masks[depth - 1]
         return self.output(h).squeeze(-1).float()
+
+
+def autocast(config: CGANConfig, device: torch.device):
+    """The matrix products' precision: bfloat16 under `dtype="bfloat16"`, else as is."""
+    if config.dtype == "bfloat16":
+        return torch.autocast(device.type, dtype=torch.bfloat16)
+    return contextlib.nullcontext()
+
+
+def generate_rows(single: BatchedGenerator, labels: np.ndarray,
+                  noise_source: torch.Generator) -> np.ndarray:
+    """Rows (n, n_features) float32 from a one-GAN generator in inference mode, for encoded
+    `labels`, with noise drawn on the CPU from `noise_source`."""
+    z = torch.randn(len(labels), single.config.latent_dim, generator=noise_source)
+    device = single.device
+    labels_t = torch.as_tensor(labels, dtype=torch.int64, device=device)
+    with torch.no_grad(), autocast(single.config, device):
+        rows = single(z.to(device)[None], labels_t[None], training=False)[0]
+    return rows.float().cpu().numpy()

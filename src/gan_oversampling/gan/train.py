@@ -10,13 +10,17 @@ Each GAN owns one seeded torch.Generator that feeds all its draws (weights, rows
 labels, dropout) in a fixed order, so a GAN's result does not depend on the other GANs
 it is batched with. Adam is elementwise, so one optimiser over the stacked parameters is
 K independent Adams.
+
+Each GAN stops on its own (`gan.stopping`): at the checks its rule asks for, a diverged
+GAN stops, an evaluating rule scores the others (`gan.checks`), and the GANs that stop
+leave the stacked computation (`gan.stacked`); the generator kept for each GAN is its last
+one (fixed rule) or its best-scoring one (patience rule).
 """
 
 from __future__ import annotations
 
-import contextlib
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -24,48 +28,47 @@ import torch
 import torch.nn.functional as F
 
 from gan_oversampling.errors import UserError
+from gan_oversampling.gan.checks import TrainingChecks, make_judges
 from gan_oversampling.gan.config import CGANConfig, resolve_device
-from gan_oversampling.gan.models import BatchedDiscriminator, BatchedGenerator
+from gan_oversampling.gan.models import BatchedGenerator, autocast, generate_rows
+from gan_oversampling.gan.stacked import StackedGANs, set_adam_step
+from gan_oversampling.gan.stopping import LOSS_BOUND, StopRecord, loss_fault, make_rule
 
-# A binary cross-entropy beyond this is no training any more: a healthy CGAN's losses stay
-# below about 20, while a diverged one's logits (and losses) run to 1e25 and on to inf/NaN.
-LOSS_BOUND = 1e6
-_LOSS_NAMES = ("discriminator loss on real rows", "discriminator loss on fakes",
-               "generator loss")
+__all__ = ["LOSS_BOUND", "TrainedCGANs", "train_cgans"]
 
 
 @dataclass
 class TrainedCGANs:
     """The K trained generators (stacked), their losses and the training wall time.
 
-    `losses[k, i]` holds GAN k's (d_real, d_fake, g) binary cross-entropies at iteration i.
+    `losses[k, i]` holds GAN k's (d_real, d_fake, g) binary cross-entropies at iteration i
+    (zeros after the GAN stopped); `stops[k]` says how GAN k's training ended.
     """
 
     generator: BatchedGenerator
     losses: np.ndarray
     seconds: float
     config: CGANConfig
+    stops: tuple[StopRecord, ...] = ()
 
     @property
     def n_gans(self) -> int:
         return self.generator.n_gans
 
+    def losses_of(self, k: int) -> np.ndarray:
+        """GAN k's losses (iterations it trained, 3)."""
+        _check_member(k, self.n_gans)
+        return self.losses[k, : self.stops[k].iterations] if self.stops else self.losses[k]
+
     def divergence(self, k: int) -> str | None:
         """Why GAN k diverged ("diverged at iteration N (...)"), or None if it did not:
-        a loss that is not finite or beyond `LOSS_BOUND`."""
+        a loss that is not finite or beyond `LOSS_BOUND`, or weights that are not finite."""
         _check_member(k, self.n_gans)
-        losses = self.losses[k]
-        bad = ~np.isfinite(losses) | (np.abs(np.nan_to_num(losses)) > LOSS_BOUND)
-        iterations = np.flatnonzero(bad.any(axis=1))
-        if not iterations.size:
-            return None
-        it = int(iterations[0])
-        which = int(np.flatnonzero(bad[it])[0])
-        value = float(losses[it, which])
-        what = (f"{_LOSS_NAMES[which]} {value:.3g}" if np.isfinite(value)
-                else f"{_LOSS_NAMES[which]} is {value}")
-        limit = f" beyond {LOSS_BOUND:g}" if np.isfinite(value) else ""
-        return f"diverged at iteration {it + 1} ({what}{limit})"
+        found = loss_fault(self.losses[k])
+        if found is not None:
+            return found[1]
+        stop = self.stops[k] if self.stops else None
+        return stop.detail if stop is not None and stop.reason == "diverged" else None
 
     def generate(self, k: int, labels: np.ndarray, seed: int) -> np.ndarray:
         """Rows (n, n_features) float32 in [-1, 1] from generator k for encoded `labels`.
@@ -80,13 +83,7 @@ class TrainedCGANs:
         if len(labels) == 0:
             return np.empty((0, self.generator.n_features), dtype=np.float32)
         noise_source = torch.Generator().manual_seed(int(seed))
-        z = torch.randn(len(labels), self.config.latent_dim, generator=noise_source)
-        single = self.generator.member(k)
-        device = single.device
-        labels_t = torch.as_tensor(labels, dtype=torch.int64, device=device)
-        with torch.no_grad(), _autocast(self.config, device):
-            rows = single(z.to(device)[None], labels_t[None], training=False)[0]
-        return rows.float().cpu().numpy()
+        return generate_rows(self.generator.member(k), labels, noise_source)
 
 
 def train_cgans(
@@ -95,121 +92,84 @@ def train_cgans(
     config: CGANConfig,
     seeds: list[int],
     progress: Callable[[int], None] | None = None,
+    targets: Sequence[Sequence[int]] | None = None,
 ) -> TrainedCGANs:
     """Train one CGAN per (X, y) training set, all K at once; GAN k is seeded with seeds[k].
 
     X: (n_k, F) features in [-1, 1]; y: (n_k,) labels encoded 0..n_classes-1. The sets may
-    differ in row count but not in feature count. `progress(i)` is called after iteration i.
+    differ in row count but not in feature count. `progress(i)` is called after iteration i
+    (the last call may come before `config.iterations` when every GAN stopped early).
+    `targets[k]`: the codes of the classes GAN k will oversample, which an oracle judges
+    (default: each set's least frequent class).
     """
     train_sets = _checked_inputs(train_sets, n_classes, seeds)
+    targets = _checked_targets(targets, train_sets, n_classes)
     device = resolve_device(config.device)
-    n_gans, n_features = len(train_sets), train_sets[0][0].shape[1]
-    rngs = [torch.Generator(device=device).manual_seed(int(seed)) for seed in seeds]
-    gen = BatchedGenerator(n_gans, n_classes, n_features, config, device)
-    disc = BatchedDiscriminator(n_gans, n_classes, n_features, config, device)
-    gen.reset_parameters(rngs)
-    disc.reset_parameters(rngs)
-    opt_g, opt_d = _adam(gen, config), _adam(disc, config)
-    g_params = list(gen.parameters())
-    x_pool, y_pool, counts = _stack_training_sets(train_sets, device)
-    draws = _IterationDraws(n_gans, n_classes, config, disc.dropout_widths, device)
-    losses = torch.zeros(n_gans, config.iterations, 3, device=device)
-    gan_index = torch.arange(n_gans, device=device).unsqueeze(1)
+    rule = make_rule(config)
+    judges = make_judges(config, train_sets, targets, seeds) if rule.evaluates else None
+    batch = StackedGANs.start([j.fit_set for j in judges] if judges else train_sets,
+                              n_classes, config, seeds, device)
+    kept = BatchedGenerator(len(seeds), n_classes, batch.gen.n_features, config, device)
+    checks = TrainingChecks(rule, judges, kept, config.oracle if judges else None)
+    losses = torch.zeros(len(seeds), config.iterations, 3, device=device)
+    shared_steps = config.adam_step == "shared"  # one step counter for D and G, as Keras had
     start = time.perf_counter()
     for it in range(config.iterations):
-        draws.refill(rngs, counts)
-        x_real, y_real = x_pool[gan_index, draws.rows], y_pool[gan_index, draws.rows]
-        with torch.no_grad(), _autocast(config, device):
-            x_fake = gen(draws.z, y_real, training=False)
+        batch.draws.refill(batch.rngs, batch.counts)
+        x_real, y_real = batch.real_rows(batch.draws.rows)
+        with torch.no_grad(), autocast(config, device):
+            x_fake = batch.gen(batch.draws.z, y_real, training=False)
         for step, x_batch, real in ((0, x_real, True), (1, x_fake, False)):
-            with _autocast(config, device):
-                logits = disc(x_batch, y_real, draws.masks(step))
+            with autocast(config, device):
+                logits = batch.disc(x_batch, y_real, batch.draws.masks(step))
             loss = F.softplus(-logits if real else logits).mean(dim=1)
-            opt_d.zero_grad(set_to_none=True)
+            batch.opt_d.zero_grad(set_to_none=True)
             loss.sum().backward()
-            opt_d.step()
-            losses[:, it, step] = loss.detach()
-        with _autocast(config, device):
-            fake = gen(draws.z, draws.labels, training=True)
-            logits = disc(fake, draws.labels, draws.masks(2))
+            if shared_steps:
+                set_adam_step(batch.opt_d, 3 * it + step)
+            batch.opt_d.step()
+            losses[batch.member_index, it, step] = loss.detach()
+        with autocast(config, device):
+            fake = batch.gen(batch.draws.z, batch.draws.labels, training=True)
+            logits = batch.disc(fake, batch.draws.labels, batch.draws.masks(2))
         loss = F.softplus(-logits).mean(dim=1)
-        opt_g.zero_grad(set_to_none=True)
-        loss.sum().backward(inputs=g_params)  # the discriminator stays fixed
-        opt_g.step()
-        losses[:, it, 2] = loss.detach()
+        batch.opt_g.zero_grad(set_to_none=True)
+        loss.sum().backward(inputs=list(batch.gen.parameters()))  # the discriminator stays fixed
+        if shared_steps:
+            set_adam_step(batch.opt_g, 3 * it + 2)
+        batch.opt_g.step()
+        losses[batch.member_index, it, 2] = loss.detach()
         if progress is not None:
             progress(it + 1)
+        if rule.checks_after(it + 1):
+            batch = checks.check(batch, it + 1, losses)
+            if batch is None:
+                break
     losses_np = losses.cpu().numpy()  # also waits for the device to finish
     seconds = time.perf_counter() - start
-    return TrainedCGANs(gen.eval().requires_grad_(False), losses_np, seconds, config)
+    generator = kept.eval().requires_grad_(False)
+    return TrainedCGANs(generator, losses_np, seconds, config, tuple(checks.stops))
 
 
-class _IterationDraws:
-    """Per-iteration random draws of all K GANs, each GAN from its own generator.
-
-    Per GAN and iteration the order is fixed: row indices, noise, generator-step labels,
-    then the uniforms for the dropout masks of the three discriminator passes.
-    """
-
-    def __init__(self, n_gans, n_classes, config: CGANConfig, dropout_widths, device):
-        batch = config.batch_size
-        self.n_classes, self.batch = n_classes, batch
-        self.keep = 1.0 - config.dropout
-        self.widths = dropout_widths if config.dropout > 0 else ()
-        self.rows = torch.empty(n_gans, batch, dtype=torch.int64, device=device)
-        self.z = torch.empty(n_gans, batch, config.latent_dim, device=device)
-        self.labels = torch.empty(n_gans, batch, dtype=torch.int64, device=device)
-        # Uniform draws, turned in place into the scaled dropout masks of the iteration.
-        self.mask_values = torch.empty(n_gans, 3 * batch * sum(self.widths), device=device)
-
-    def refill(self, rngs: list[torch.Generator], counts: list[int]) -> None:
-        for k, rng in enumerate(rngs):
-            self.rows[k].random_(0, counts[k], generator=rng)
-            self.z[k].normal_(generator=rng)
-            self.labels[k].random_(0, self.n_classes, generator=rng)
-            if self.widths:
-                self.mask_values[k].uniform_(generator=rng)
-        if self.widths:
-            self.mask_values.lt_(self.keep).mul_(1.0 / self.keep)
-
-    def masks(self, step: int) -> list[torch.Tensor] | None:
-        """Dropout masks (K, B, width) of discriminator pass `step` (0 real, 1 fake, 2 G)."""
-        if not self.widths:
-            return None
-        masks, offset = [], step * self.batch * sum(self.widths)
-        for width in self.widths:
-            size = self.batch * width
-            masks.append(self.mask_values[:, offset : offset + size].view(-1, self.batch, width))
-            offset += size
-        return masks
+def _checked_targets(targets, train_sets, n_classes) -> list[np.ndarray]:
+    """Per set, the codes of the classes to judge; UserError for codes out of range."""
+    if targets is None:
+        return [_least_frequent(y, n_classes) for _, y in train_sets]
+    if len(targets) != len(train_sets):
+        raise UserError(f"got targets for {len(targets)} training sets, need {len(train_sets)}")
+    checked = []
+    for k, codes in enumerate(targets):
+        codes = np.unique(np.asarray(codes, dtype=np.int64))
+        if codes.size == 0 or codes.min() < 0 or codes.max() >= n_classes:
+            raise UserError(f"training set {k}: targets must be class codes 0..{n_classes - 1}")
+        checked.append(codes)
+    return checked
 
 
-def _adam(module: torch.nn.Module, config: CGANConfig) -> torch.optim.Adam:
-    settings = dict(
-        lr=config.learning_rate, betas=(config.beta1, config.beta2), eps=config.adam_eps
-    )
-    try:
-        return torch.optim.Adam(module.parameters(), fused=True, **settings)
-    except (RuntimeError, TypeError):
-        return torch.optim.Adam(module.parameters(), **settings)
-
-
-def _autocast(config: CGANConfig, device: torch.device):
-    if config.dtype == "bfloat16":
-        return torch.autocast(device.type, dtype=torch.bfloat16)
-    return contextlib.nullcontext()
-
-
-def _stack_training_sets(train_sets, device) -> tuple[torch.Tensor, torch.Tensor, list[int]]:
-    """All sets in one zero-padded (K, max_n, F) tensor, labels (K, max_n), row counts."""
-    counts = [len(y) for _, y in train_sets]
-    n_features = train_sets[0][0].shape[1]
-    x_pool = torch.zeros(len(train_sets), max(counts), n_features)
-    y_pool = torch.zeros(len(train_sets), max(counts), dtype=torch.int64)
-    for k, (x, y) in enumerate(train_sets):
-        x_pool[k, : counts[k]] = torch.from_numpy(x)
-        y_pool[k, : counts[k]] = torch.from_numpy(y)
-    return x_pool.to(device), y_pool.to(device), counts
+def _least_frequent(y: np.ndarray, n_classes: int) -> np.ndarray:
+    counts = np.bincount(y, minlength=n_classes).astype(float)
+    counts[counts == 0] = np.inf  # a class absent from the set is not oversampled
+    return np.array([np.argmin(counts)])
 
 
 def _checked_inputs(train_sets, n_classes, seeds) -> list[tuple[np.ndarray, np.ndarray]]:

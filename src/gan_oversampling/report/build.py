@@ -29,6 +29,7 @@ from gan_oversampling.report import (
     sample_rows,
     statistics,
     tables,
+    training,
 )
 from gan_oversampling.report.folder import MARKER, check_target, move_into_place
 from gan_oversampling.study.dbfile import describe
@@ -157,6 +158,7 @@ def _write_report(study: Study, folder: Path, n_sample_tests: int) -> None:
         *_method_sections(frame, study.spec),
         _samples_section(study, folder, n_sample_tests),
         _loss_section(study, folder),
+        *training.training_sections(study.store, study.name, frame, folder),
         _per_test_section(frame),
         _failures_section(study),
         Section("Timings", [Table("Seconds per method", tables.timings_table(frame), 2)]),

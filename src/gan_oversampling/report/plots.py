@@ -4,6 +4,7 @@ global state, so building a report never opens a window and never leaks figures.
 from __future__ import annotations
 
 import os
+from numbers import Number
 from pathlib import Path
 
 import numpy as np
@@ -13,7 +14,7 @@ from matplotlib.figure import Figure
 
 from gan_oversampling.report.comparisons import factor_intervals
 from gan_oversampling.report.statistics import Settings
-from gan_oversampling.report.tables import factor_columns, factor_levels
+from gan_oversampling.report.tables import factor_columns, factor_levels, level_text
 
 LOSS_NAMES = ["discriminator, real rows", "discriminator, generated rows", "generator"]
 PANEL_ROLES = [("minority", "Minority class F1"), ("majority", "Majority class F1")]
@@ -147,3 +148,49 @@ def gain_scatter(measures: pd.DataFrame, gain: pd.Series, correlations: pd.DataF
         panel.set_ylabel("minority-F1 gain")
     figure.suptitle(title)
     return _save(figure, path)
+
+
+def oracle_curves_plot(stops: pd.DataFrame, path: Path) -> Path | None:
+    """Each GAN's oracle value against iteration (one thin line per GAN, a dot at the
+    evaluation whose generator was kept), a panel per oracle. None without curves."""
+    with_curves = stops[stops["curve"].map(len) > 0]
+    if with_curves.empty:
+        return None
+    oracles = list(dict.fromkeys(with_curves["oracle"]))
+    figure = Figure(figsize=(5.5 * len(oracles), 3.8), layout="constrained")
+    axes = np.atleast_1d(figure.subplots(1, len(oracles)))
+    for panel, oracle in zip(axes, oracles, strict=True):
+        for _, gan in with_curves[with_curves["oracle"] == oracle].iterrows():
+            curve = np.asarray(gan["curve"], dtype=float)
+            line, = panel.plot(curve[:, 0], curve[:, 1], linewidth=0.7, alpha=0.5)
+            kept = curve[curve[:, 0] == gan["best_iteration"]]
+            panel.plot(kept[:, 0], kept[:, 1], "o", markersize=3, color=line.get_color())
+        panel.set_title(f"oracle {oracle} ({(with_curves['oracle'] == oracle).sum()} GANs)")
+        panel.set_xlabel("iteration")
+        panel.set_ylabel("oracle value (dot: generator kept)")
+        panel.grid(alpha=0.3)
+    return _save(figure, path)
+
+
+def stop_iterations_plot(stops: pd.DataFrame, factors: list[str], path: Path) -> Path | None:
+    """The iterations each GAN trained, by level of each factor (box plots). None when
+    every GAN trained as long (nothing to compare) or no factor has two levels."""
+    factors = [factor for factor in factors if stops[factor].nunique() > 1]
+    if stops["stop_iteration"].nunique() < 2 or not factors:
+        return None
+    figure = Figure(figsize=(4 * len(factors), 3.6), layout="constrained")
+    axes = np.atleast_1d(figure.subplots(1, len(factors), sharey=True))
+    for panel, factor in zip(axes, factors, strict=True):
+        levels = sorted(stops[factor].unique(), key=_level_key)
+        groups = [stops.loc[stops[factor] == level, "stop_iteration"] for level in levels]
+        panel.boxplot(groups)
+        panel.set_xticks(range(1, len(levels) + 1), [level_text(level) for level in levels])
+        panel.set_xlabel(factor)
+        panel.grid(alpha=0.3)
+    axes[0].set_ylabel("iterations trained")
+    figure.suptitle("When the GANs stopped, by factor level")
+    return _save(figure, path)
+
+
+def _level_key(level) -> tuple:
+    return (0, float(level), "") if isinstance(level, Number) else (1, 0.0, str(level))

@@ -20,6 +20,7 @@ from imblearn.utils import check_sampling_strategy
 from pydantic import BaseModel
 
 from gan_oversampling.errors import UserError
+from gan_oversampling.gan.stopping import StopRecord
 
 MethodKind = Literal["baseline", "classic", "generative"]
 # Work advanced, in progress units: one fold of a classic method is 1; a GAN fold counts
@@ -55,6 +56,7 @@ class Resampled:
     # Per-iteration training losses (iterations, n_losses), for methods that train.
     losses: np.ndarray | None = None
     fault: str | None = None
+    stop: StopRecord | None = None  # how a GAN's training ended, for methods that train one
 
 
 @dataclass

@@ -13,7 +13,7 @@ from imblearn.over_sampling.base import BaseOverSampler
 from sklearn.utils._param_validation import Interval, InvalidParameterError, StrOptions
 
 from gan_oversampling.errors import UserError
-from gan_oversampling.gan.config import CGANConfig, make_config
+from gan_oversampling.gan.config import ORACLE_NAMES, CGANConfig, make_config
 from gan_oversampling.gan.train import train_cgans
 from gan_oversampling.samplers.base import (
     BatchResult,
@@ -30,7 +30,8 @@ SEED_STREAMS = ("cgan", "cgan-sample")  # training, then generation
 _PROGRESS_EVERY = 10  # iterations between progress reports
 # Settings a CGANOversampler takes itself; None leaves them to `config`.
 _OVERRIDES = ("iterations", "latent_dim", "batch_size", "learning_rate", "output_range",
-              "dtype", "device")
+              "dtype", "device", "stopping", "oracle", "eval_every", "patience",
+              "min_iterations", "holdout", "adam_step")
 
 
 def resample_cgan(
@@ -53,27 +54,34 @@ def resample_cgan(
         (fold_ranges.to_tanh(fold.X), _codes(fold.y, classes))
         for fold, fold_ranges in zip(folds, ranges, strict=True)
     ]
+    to_generate = [_labels_to_generate(fold.counts, classes) for fold in folds]
+    reporter = _iteration_reporter(progress, len(folds), config.iterations)
     trained = train_cgans(
         train_sets,
         len(classes),
         config,
         [fold.seeds[0] for fold in folds],
-        progress=_iteration_reporter(progress, len(folds), config.iterations),
+        progress=reporter,
+        targets=[_oversampled(codes, train_set[1]) for (_, codes), train_set
+                 in zip(to_generate, train_sets, strict=True)],
     )
+    if reporter is not None:
+        reporter(config.iterations)  # the iterations of GANs that stopped early count as done
     resampled = []
     for k, (fold, fold_ranges) in enumerate(zip(folds, ranges, strict=True)):
-        labels, codes = _labels_to_generate(fold.counts, classes)
+        labels, codes = to_generate[k]
+        losses, stop = trained.losses_of(k), trained.stops[k]
         fault = trained.divergence(k)
         raw = None if fault else trained.generate(k, codes, fold.seeds[1])
         if raw is not None and not np.isfinite(raw).all():
             fault = "diverged: the generator's rows are not finite numbers (NaN or infinity)"
         if fault:
             # Rows of a broken generator never reach a classifier.
-            resampled.append(Resampled(fold.X, fold.y, losses=trained.losses[k], fault=fault))
+            resampled.append(Resampled(fold.X, fold.y, losses=losses, fault=fault, stop=stop))
             continue
         rows = fold_ranges.from_tanh(raw, config.output_range == "training")
         X, y = _append(fold.X, fold.y, rows, labels, fold_ranges)
-        resampled.append(Resampled(X, y, losses=trained.losses[k]))
+        resampled.append(Resampled(X, y, losses=losses, stop=stop))
     return BatchResult(resampled, time.perf_counter() - started)
 
 
@@ -94,8 +102,9 @@ class CGANOversampler(BaseOverSampler):
     """Oversample with one conditional GAN trained on all classes of the data.
 
     The CGAN of Nazari & Branco (2021): a generator conditioned on the class label, trained
-    against a conditional discriminator for a fixed number of iterations, then asked for
-    the missing rows of each class to oversample. Generated rows are appended after the
+    against a conditional discriminator for a fixed number of iterations (or until an
+    oracle stops improving, `stopping="patience"`), then asked for the missing rows of each
+    class to oversample. Generated rows are appended after the
     original ones. Any number of classes works: one generator serves them all. A study
     runs exactly this code (`resample_cgan`) on the folds of many tests at once.
 
@@ -116,6 +125,14 @@ class CGANOversampler(BaseOverSampler):
         state (so `np.random.seed` makes a fit repeatable).
     iterations, latent_dim, batch_size, learning_rate, output_range, dtype, device :
         CGAN settings (see `CGANConfig`); None takes them from `config`.
+    stopping, oracle, eval_every, patience, min_iterations, holdout :
+        How long the GAN trains (see `CGANConfig` and `gan.stopping`): "fixed" trains
+        `iterations`; "patience" holds out `holdout` of the rows, scores the generator with
+        `oracle` every `eval_every` iterations, keeps the best one and stops after
+        `patience` evaluations without improvement (not before `min_iterations`, at most
+        after `iterations`). None takes them from `config`.
+    adam_step : {"separate", "shared"} or None
+        "shared" reproduces the original code's one Adam step counter for both networks.
     config : CGANConfig or None, default=None
         Every CGAN setting (layer sizes, Adam betas, dropout, ...); None for the defaults
         of the original study. The parameters above, when not None, override it.
@@ -133,6 +150,10 @@ class CGANOversampler(BaseOverSampler):
         generator.
     training_seconds_ : float
         Wall time of training and generation.
+    stop_ : StopRecord
+        How training ended: `iterations` trained, `reason` ("fixed", "patience",
+        "maximum"), `best_iteration` (the generator kept) and the oracle's `curve` of
+        (iteration, value) evaluations.
     """
 
     _positive_int = [Interval(Integral, 1, None, closed="left"), None]
@@ -146,6 +167,13 @@ class CGANOversampler(BaseOverSampler):
         "output_range": [StrOptions({"training", "tanh"}), None],
         "dtype": [StrOptions({"float32", "bfloat16"}), None],
         "device": [str, None],  # the name is checked by CGANConfig
+        "stopping": [StrOptions({"fixed", "patience"}), None],
+        "oracle": [StrOptions(set(ORACLE_NAMES)), None],
+        "eval_every": _positive_int,
+        "patience": _positive_int,
+        "min_iterations": [Interval(Integral, 0, None, closed="left"), None],
+        "holdout": [Interval(Real, 0, 0.5, closed="right"), None],
+        "adam_step": [StrOptions({"separate", "shared"}), None],
         "config": [CGANConfig, None],
         "verbose": ["boolean"],
     }
@@ -162,6 +190,13 @@ class CGANOversampler(BaseOverSampler):
         output_range=None,
         dtype=None,
         device=None,
+        stopping=None,
+        oracle=None,
+        eval_every=None,
+        patience=None,
+        min_iterations=None,
+        holdout=None,
+        adam_step=None,
         config=None,
         verbose=False,
     ):
@@ -174,12 +209,20 @@ class CGANOversampler(BaseOverSampler):
         self.output_range = output_range
         self.dtype = dtype
         self.device = device
+        self.stopping = stopping
+        self.oracle = oracle
+        self.eval_every = eval_every
+        self.patience = patience
+        self.min_iterations = min_iterations
+        self.holdout = holdout
+        self.adam_step = adam_step
         self.config = config
         self.verbose = verbose
 
     def _validate_params(self):
         super()._validate_params()
-        reject_booleans(self, ("iterations", "latent_dim", "batch_size"))
+        reject_booleans(self, ("iterations", "latent_dim", "batch_size", "eval_every",
+                               "patience", "min_iterations", "holdout"))
 
     def _check_X_y(self, X, y):
         # The GAN needs dense features.
@@ -194,8 +237,11 @@ class CGANOversampler(BaseOverSampler):
             raise InvalidParameterError(str(error)) from None
         fold = TrainingFold(X, y, self.sampling_strategy_, draw_seeds(self.random_state, 2))
         printer = _progress_printer(self.config_.iterations) if self.verbose else None
-        result = resample_cgan([fold], self.config_, np.unique(y), printer)
-        self.losses_ = result.folds[0].losses
+        try:
+            result = resample_cgan([fold], self.config_, np.unique(y), printer)
+        except UserError as error:  # data the settings cannot work with (too few rows)
+            raise ValueError(str(error)) from None
+        self.losses_, self.stop_ = result.folds[0].losses, result.folds[0].stop
         if result.folds[0].fault:
             raise GANDivergedError(
                 f"CGAN training {result.folds[0].fault}; try a smaller learning_rate"
@@ -238,6 +284,15 @@ def _labels_to_generate(counts: Mapping, classes: np.ndarray) -> tuple[np.ndarra
     return np.asarray(labels, dtype=classes.dtype), np.asarray(codes, dtype=np.int64)
 
 
+def _oversampled(codes: np.ndarray, y_codes: np.ndarray) -> np.ndarray:
+    """The classes an oracle judges: those rows are generated of, else the least frequent
+    class of the fold (a fold with nothing to generate)."""
+    if codes.size:
+        return np.unique(codes)
+    present, counts = np.unique(y_codes, return_counts=True)
+    return present[[np.argmin(counts)]]
+
+
 def _append(X, y, rows: np.ndarray, labels: np.ndarray, ranges: FeatureRanges):
     """X and y with the generated rows and their labels appended."""
     X, y = np.asarray(X), np.asarray(y)
@@ -259,7 +314,7 @@ def _iteration_reporter(progress: WorkProgress | None, n_gans: int, total: int):
 
     def on_iteration(done: int) -> None:
         nonlocal reported
-        if done - reported >= _PROGRESS_EVERY or done == total:
+        if done - reported >= _PROGRESS_EVERY or (done == total and done > reported):
             progress(n_gans * (done - reported) / 100)
             reported = done
 

@@ -197,7 +197,11 @@ class _StudyFields(StrictModel):
 
 # Settings added after the first results databases, with the value that reproduces what
 # those versions did; and the sections those versions hashed in full.
-_HASHED_ONLY_IF_CHANGED = {CGAN: {"output_range": "tanh"}}
+_HASHED_ONLY_IF_CHANGED = {
+    CGAN: {"output_range": "tanh", "stopping": "fixed", "oracle": "cas-real", "eval_every": 100,
+           "patience": 10, "min_iterations": 0, "min_delta": 0.0, "holdout": 0.2,
+           "adam_step": "separate"},
+}
 _ALWAYS_HASHED = {CGAN}
 
 

@@ -25,11 +25,13 @@ import numpy as np
 import pandas as pd
 
 from gan_oversampling.errors import UserError
+from gan_oversampling.gan.stopping import StopRecord
+from gan_oversampling.study import gan_stops
 from gan_oversampling.study.dbfile import RunLock, describe, mapped_errors, settings_diff
 
 APPLICATION_ID = 0x47414E4F  # "GANO": marks a file as one of our results databases
-# 2 added `faults`, 3 `sample_columns` and `complexity`; an older file gets the tables it
-# lacks when a run opens it, nothing else changes.
+# 2 added `faults`, 3 `sample_columns`, `complexity` and `gan_stops`; an older file gets
+# the tables it lacks when a run opens it, nothing else changes.
 SCHEMA_VERSION = 3
 
 SCHEMA = """
@@ -111,7 +113,7 @@ CREATE VIEW IF NOT EXISTS results AS
            u.classifier, u.cv, u.fit_seconds, u.eval_seconds, u.versions, u.finished_at,
            s.fold, s.class_label, s.class_role, s.precision, s.recall, s.f1, s.support
     FROM scores s JOIN units u USING(unit_id);
-"""
+""" + gan_stops.SCHEMA
 
 
 @dataclass
@@ -136,17 +138,20 @@ class UnitResult:
     # None for data without named columns.
     sample_columns: list[dict] | None = None
     losses: dict[int, np.ndarray] = field(default_factory=dict)  # fold -> (iterations, 3)
+    stops: dict[int, StopRecord] = field(default_factory=dict)  # fold -> how its GAN stopped
 
 
 @dataclass
 class UnitFailure:
-    """A unit that could not be computed, and why (one line)."""
+    """A unit that could not be computed, and why (one line); how the GANs of its folds
+    stopped, where it trained GANs (a diverged GAN among them)."""
 
     study: str
     test_key: str
     method: str
     factors: dict
     reason: str
+    stops: dict[int, StopRecord] = field(default_factory=dict)
 
 
 class ResultsStore:
@@ -298,6 +303,8 @@ class ResultsStore:
                 (failure.study, failure.test_key, failure.method, json.dumps(failure.factors),
                  failure.reason, _now()),
             )
+            gan_stops.write(self._db, failure.study, failure.test_key, failure.method,
+                            failure.stops)
 
     @mapped_errors
     def write_unit(self, unit: UnitResult) -> None:
@@ -348,6 +355,7 @@ class ResultsStore:
                     for fold, curve in unit.losses.items()
                 ],
             )
+            gan_stops.write(self._db, unit.study, unit.test_key, unit.method, unit.stops)
 
     # -- complexity measures -------------------------------------------------------------
     @mapped_errors
@@ -411,6 +419,23 @@ class ResultsStore:
             " WHERE u.study = ? ORDER BY u.unit_id", (study,),
         )
         return {key: json.loads(text) for key, text in rows}
+
+    def stops_frame(self, study: str) -> pd.DataFrame:
+        """How every GAN of `study` stopped (see `gan_stops.read`); empty for a results file
+        written before version 3 and opened read-only."""
+        if not self._has_table("gan_stops"):
+            return gan_stops.empty_frame()
+        return gan_stops.read(self._db, study)
+
+    def all_losses(self, study: str, method: str) -> Iterator[tuple[str, int, np.ndarray]]:
+        """(test_key, fold, losses (iterations, 3)) of every stored GAN of `method`."""
+        rows = self._db.execute(
+            "SELECT u.test_key, l.fold, l.iterations, l.data FROM losses l"
+            " JOIN units u USING(unit_id) WHERE u.study = ? AND u.method = ?"
+            " ORDER BY u.unit_id, l.fold", (study, method),
+        )
+        for key, fold, iterations, blob in rows:
+            yield key, fold, _decode(blob, iterations, 3)
 
     @mapped_errors
     def losses(self, study: str, test_key: str, method: str) -> dict[int, np.ndarray]:

@@ -30,6 +30,7 @@ from gan_oversampling.errors import UnitFault, UserError
 from gan_oversampling.evaluation.classifiers import make_classifier
 from gan_oversampling.evaluation.folds import make_folds
 from gan_oversampling.evaluation.metrics import evaluate_fold
+from gan_oversampling.gan.stopping import StopRecord
 from gan_oversampling.samplers.base import Method, Resampled, TrainingFold
 from gan_oversampling.study.spec import StudySpec
 from gan_oversampling.study.store import UnitFailure, UnitResult
@@ -134,7 +135,8 @@ def run_method(
         faults = [(k, fold.fault) for k, fold in enumerate(resampled) if fold.fault]
         if faults:
             k, fault = faults[0]
-            units.append(failure(spec, test.case, method.name, f"fold {k}: {fault}"))
+            units.append(failure(spec, test.case, method.name, f"fold {k}: {fault}",
+                                 training_stops(resampled)))
             continue
         try:
             # A batch's time is shared evenly by its tests.
@@ -146,8 +148,14 @@ def run_method(
     return units
 
 
-def failure(spec: StudySpec, case: TestCase, method: str, reason: str) -> UnitFailure:
-    return UnitFailure(spec.name, case.key, method, dict(case.factors), reason)
+def failure(spec: StudySpec, case: TestCase, method: str, reason: str,
+            stops: dict[int, StopRecord] | None = None) -> UnitFailure:
+    return UnitFailure(spec.name, case.key, method, dict(case.factors), reason, stops or {})
+
+
+def training_stops(resampled: list[Resampled]) -> dict[int, StopRecord]:
+    """Fold -> how its GAN's training ended, for the folds of a method that trains GANs."""
+    return {fold: rows.stop for fold, rows in enumerate(resampled) if rows.stop is not None}
 
 
 def reason_text(error: BaseException) -> str:
@@ -205,6 +213,7 @@ def score_unit(
         samples=_report_samples(test, method, resampled),
         sample_columns=test.sample_columns,
         losses={f: r.losses for f, r in enumerate(resampled) if r.losses is not None},
+        stops=training_stops(resampled),
     )
 
 
