@@ -27,3 +27,14 @@ def shared_data() -> Path:
             "holding mnist/, cyber-autogan/, nsl-kdd/, kddcup99/)"
         )
     return path
+
+
+@pytest.fixture(scope="module")
+def one_torch_thread():
+    """Torch on one thread for a module's tiny models (`pytestmark = usefixtures(...)`)."""
+    import torch
+
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)

@@ -7,7 +7,6 @@ import math
 
 import numpy as np
 import pytest
-import torch
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import f1_score, roc_auc_score
 
@@ -27,13 +26,7 @@ from gan_oversampling.gan.oracles import (
     mmd_squared,
 )
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)  # the autoencoder's tiny products
-    yield
-    torch.set_num_threads(previous)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")  # the autoencoder's tiny products
 
 
 def _fold(n_majority=60, n_minority=20, n_features=3, seed=0):

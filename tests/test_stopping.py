@@ -53,13 +53,8 @@ class _Scripted(Oracle):
         return next(self.values)
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    # Tiny products parallelise badly, and stall on a busy machine (see the README).
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
+# Tiny products parallelise badly, and stall on a busy machine (see the README).
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture

@@ -8,7 +8,6 @@ from contextlib import closing
 
 import numpy as np
 import pytest
-import torch
 from sklearn.utils._param_validation import InvalidParameterError
 
 from gan_oversampling.gan.config import CGANConfig
@@ -27,12 +26,8 @@ SMALL = CGANConfig(latent_dim=8, generator_hidden=(16, 16, 16),
 PATIENCE = dict(stopping="patience", oracle="cas-real", iterations=20, eval_every=5, patience=1)
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
+# Tiny products parallelise badly, and stall on a busy machine (see the README).
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def _imbalanced(n_majority=40, n_minority=12, seed=0):
