@@ -24,11 +24,14 @@ import numpy as np
 import pandas as pd
 
 from gan_oversampling.errors import UserError
+from gan_oversampling.study import fold_table
 from gan_oversampling.study.dbfile import RunLock, describe, mapped_errors, settings_diff
 
 APPLICATION_ID = 0x47414E4F  # "GANO": marks a file as one of our results databases
 # 2 added `faults`; a version-1 file gets the table when a run opens it, nothing else changes.
-SCHEMA_VERSION = 2
+# 3 added `fold_metrics` (the fold-level scores) and its columns in the `results` view; an
+# older file gets both when a run opens it, and its units have no fold-level scores (NULL).
+SCHEMA_VERSION = 3
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS studies(
@@ -90,11 +93,6 @@ CREATE TABLE IF NOT EXISTS faults(
     failed_at TEXT NOT NULL,
     PRIMARY KEY(study, test_key, method)
 );
-CREATE VIEW IF NOT EXISTS results AS
-    SELECT u.study, u.test_key, u.method, u.source, u.factors, u.seed, u.iterations,
-           u.classifier, u.cv, u.fit_seconds, u.eval_seconds, u.versions, u.finished_at,
-           s.fold, s.class_label, s.class_role, s.precision, s.recall, s.f1, s.support
-    FROM scores s JOIN units u USING(unit_id);
 """
 
 
@@ -117,6 +115,8 @@ class UnitResult:
     scores: list[dict]  # fold, class_label, class_role, precision, recall, f1, support
     samples: dict[tuple[str, int], np.ndarray] = field(default_factory=dict)  # (kind, label)
     losses: dict[int, np.ndarray] = field(default_factory=dict)  # fold -> (iterations, 3)
+    # One dict per fold: fold, then each fold-level score (NaN: could not be computed).
+    fold_metrics: list[dict] = field(default_factory=list)
 
 
 @dataclass
@@ -164,7 +164,7 @@ class ResultsStore:
                 db.execute("PRAGMA foreign_keys = ON")
                 db.execute("PRAGMA journal_mode = WAL")
                 with db:
-                    db.executescript(SCHEMA)
+                    db.executescript(SCHEMA + fold_table.TABLE + fold_table.RESULTS_VIEW)
                     db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
                     db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
             except BaseException:
@@ -318,6 +318,7 @@ class ResultsStore:
                     for (kind, label), rows in unit.samples.items()
                 ],
             )
+            self._db.executemany(fold_table.INSERT, fold_table.rows(unit_id, unit.fold_metrics))
             self._db.executemany(
                 "INSERT INTO losses VALUES (?, ?, ?, ?)",
                 [
@@ -334,16 +335,22 @@ class ResultsStore:
 
     @mapped_errors
     def scores_frame(self, study: str | None = None) -> pd.DataFrame:
-        """One row per (test, method, fold, class), with each factor as its own column."""
+        """One row per (test, method, fold, class), with each factor as its own column and
+        the fold-level scores (NaN where not computed, and for a file opened read-only
+        from before they were stored)."""
         query = "SELECT * FROM results"
         params: tuple = ()
         if study is not None:
             query += " WHERE study = ?"
             params = (study,)
         frame = pd.read_sql_query(query + " ORDER BY rowid", self._db, params=params)
+        frame = fold_table.with_every_metric(frame)
         if frame.empty:
             return frame
         factors = pd.DataFrame([json.loads(text) for text in frame["factors"]], index=frame.index)
+        # A study crossing classifiers stores `classifier` as a factor too: the unit's
+        # column says the same.
+        factors = factors.drop(columns=[name for name in factors if name in frame.columns])
         return pd.concat([frame.drop(columns=["factors"]), factors], axis=1)
 
     def samples(self, study: str) -> Iterator[tuple[str, str, str, int, np.ndarray]]:
