@@ -4,8 +4,9 @@ implementations, the optional `smote-variants` package:
 
 - `polynom-fit-smote`: polynomial-fitting SMOTE (Gazzah & Essoukri Ben Amara 2008), star
   topology (the package's default): new rows on the segments between the minority
-  rows and their mean. The star generates a whole number of rows per minority row, so a
-  fold can come out with somewhat more minority than majority rows, as in the benchmark.
+  rows and their mean. The star gives every minority row the same whole number of new
+  rows, so a fold can come out with a few more or fewer minority than majority rows
+  (within half a minority row count), as in the benchmark; it draws nothing at random.
 - `prowsyn`: proximity-weighted synthetic oversampling (Barua et al. 2013): minority rows
   are weighted by their proximity level to the majority class, and rows nearer the
   border get more synthetic neighbours.
