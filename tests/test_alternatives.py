@@ -170,8 +170,9 @@ def test_inner_folds_shrink_to_the_smallest_class_and_follow_the_seed():
     assert len(folds) == splitter.get_n_splits(X, y) == 3
     assert splitter.get_n_splits() == 5
     expected = StratifiedKFold(3, shuffle=True, random_state=4).split(X, y)
-    for (train, test), (train_e, test_e) in zip(folds, expected, strict=True):
-        np.testing.assert_array_equal(test, test_e)
+    for (train, test), (expected_train, expected_test) in zip(folds, expected, strict=True):
+        np.testing.assert_array_equal(train, expected_train)
+        np.testing.assert_array_equal(test, expected_test)
     with pytest.raises(ValueError, match="at least 2 rows of each class"):
         list(ShrinkingStratifiedKFold(5, 4).split(*imbalanced(n_minority=1)))
 
