@@ -108,6 +108,13 @@ class Method:
     adapt_classifier: AdaptClassifier | None = None
     adapter: str | None = None  # the entry whose settings `adapt_classifier` reads
     check_classifier: Callable[[Any], None] = field(default=lambda classifier: None)
+    resampler: str | None = None  # the entry whose resampling this is, if not its own
+
+    @property
+    def resampling(self) -> str:
+        """The registry entry that resamples for this method: methods with the same one
+        resample a fold alike (same function, settings and seeds)."""
+        return self.resampler or self.name
 
     def iterations(self, settings: Any) -> int | None:
         """Training iterations per fold, for the results store; None for no training."""

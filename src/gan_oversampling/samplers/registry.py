@@ -64,6 +64,7 @@ def _combination(name: str) -> Method:
         adapter=learner.adapter,
         check_classifier=learner.check_classifier,
         check_available=_both(sampler, learner),
+        resampler=sampler.name,
     )
 
 

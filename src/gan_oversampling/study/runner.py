@@ -30,6 +30,7 @@ from gan_oversampling.study.units import (
     CLASSIFIER,
     PreparedTest,
     Progress,
+    ResampledCache,
     by_rows,
     derive_seed,
     failure,
@@ -91,14 +92,17 @@ class RunPlan:
 
     def work(self, spec: StudySpec) -> float:
         """Total work in progress units (see `Method.work_per_fold`). The classifiers of a
-        test share its resampled folds, so a test's rows count once per method."""
+        test, and the methods that resample alike (`cgan`, `cgan+threshold`), share its
+        resampled folds, so a test's rows count once per resampling."""
         per_fold = {
             name: get_method(name).work_per_fold(spec.method_settings(name))
             for name in spec.methods
         }
         n_folds = spec.evaluation.n_splits
-        resampled = {(case.rows_key, m) for case, methods in self.pending for m in methods}
-        return sum(per_fold[m] * n_folds for _, m in resampled)
+        resampling = {name: get_method(name).resampling for name in spec.methods}
+        resampled = {(case.rows_key, resampling[m]): m
+                     for case, methods in self.pending for m in methods}
+        return sum(per_fold[m] * n_folds for m in resampled.values())
 
 
 def run_study(
@@ -301,17 +305,18 @@ def compute_group(
             for name in methods:
                 yield failure(spec, case, name, reason)
     methods_of = {case.key: methods for case, methods in group}
+    cache: ResampledCache = {}  # each test's folds, resampled once per resampling method
     for copies in by_rows(tests).values():
         for name in spec.methods:
             method = get_method(name)
             pending = [test for test in copies if name in methods_of[test.case.key]]
             if not method.batches_tests and pending:
-                yield from run_method(spec, pending, method, progress)
+                yield from run_method(spec, pending, method, progress, cache)
     for name in spec.methods:
         method = get_method(name)
         batch = [test for test in tests if name in methods_of[test.case.key]]
         if method.batches_tests and batch:
-            yield from run_method(spec, batch, method, progress)
+            yield from run_method(spec, batch, method, progress, cache)
 
 
 def _groups(pending, max_gans: int, spec: StudySpec, n_workers: int = 1) -> Iterable[list]:

@@ -111,53 +111,70 @@ def minority_deficit(y_train: np.ndarray) -> dict[int, int]:
     return {1: max(0, int(counts[0] - counts[1]))}
 
 
+# (resampling method, rows_key) -> a test's resampled folds and the seconds they took.
+ResampledCache = dict[tuple[str, str], tuple[list[Resampled], float]]
+
+
 def run_method(
-    spec: StudySpec, tests: list[PreparedTest], method: Method, progress: Progress
+    spec: StudySpec,
+    tests: list[PreparedTest],
+    method: Method,
+    progress: Progress,
+    cache: ResampledCache | None = None,
 ) -> list[UnitResult | UnitFailure]:
     """One unit per test: `method` resamples the training folds of all `tests` in one call
-    (a generator trains their models as one batch; tests sharing their rows are resampled
-    once), then each test is scored. A test whose folds break the method, or whose scoring
-    fails, gets a `UnitFailure` instead."""
+    (a generator trains their models as one batch), then each test is scored. Tests that
+    share their rows (the classifiers of a test) are resampled once, and so are the
+    methods that resample alike (`cgan` and `cgan+threshold`) when they share `cache`.
+    A test whose folds break the method, or whose scoring fails, gets a `UnitFailure`."""
+    cache = {} if cache is None else cache
     shared = by_rows(tests)
-    unique = [copies[0] for copies in shared.values()]
-    folds = [fold for test in unique for fold in training_folds(spec, test, method)]
-    label = unique[0].case.rows_key if len(unique) == 1 else f"{len(unique)} tests"
-    description = f"{label} {method.name}" + (f" x{len(folds)}" if method.batches_tests else "")
-    try:
-        result = method.resample(
-            folds,
-            spec.method_settings(method.name),
-            LABELS,
-            lambda work: progress(work, description),
-        )
-    except Exception as exc:  # a fault of the method on these folds, not of the study
-        if len(unique) > 1:
-            # One test can break a whole batch; alone, each test gets its own verdict (a
-            # GAN's result does not depend on its batch, so the others come out the same).
-            return [unit for copies in shared.values()
-                    for unit in run_method(spec, copies, method, progress)]
-        return [failure(spec, test.case, method.name, f"{method.name} failed: {reason_text(exc)}")
-                for test in tests]
-    resampled_of, first = {}, 0
-    for test in unique:
-        resampled_of[test.case.rows_key] = result.folds[first : first + len(test.folds)]
-        first += len(test.folds)
-    # A batch's time is shared evenly by its tests; each classifier of a test is charged
-    # the whole resampling of its rows, what it would cost alone.
-    fit_seconds = result.fit_seconds / len(unique)
-    units = []
-    for test in tests:
-        resampled = resampled_of[test.case.rows_key]
-        faults = [(k, fold.fault) for k, fold in enumerate(resampled) if fold.fault]
-        if faults:
-            k, fault = faults[0]
-            units.append(failure(spec, test.case, method.name, f"fold {k}: {fault}"))
-            continue
+    todo = [copies[0] for copies in shared.values()
+            if (method.resampling, copies[0].case.rows_key) not in cache]
+    if todo:
         try:
-            units.append(score_unit(spec, test, method, resampled, fit_seconds))
-        except Exception as exc:
-            units.append(failure(spec, test.case, method.name, reason_text(exc)))
-    return units
+            _resample(spec, todo, method, progress, cache)
+        except Exception as exc:  # a fault of the method on these folds, not of the study
+            if len(shared) > 1:
+                # One test can break a whole batch; alone, each test gets its own verdict (a
+                # GAN's result does not depend on its batch, so the others come out the same).
+                return [unit for copies in shared.values()
+                        for unit in run_method(spec, copies, method, progress, cache)]
+            return [failure(spec, test.case, method.name,
+                            f"{method.name} failed: {reason_text(exc)}") for test in tests]
+    return [_scored(spec, test, method, *cache[(method.resampling, test.case.rows_key)])
+            for test in tests]
+
+
+def _resample(spec: StudySpec, tests: list[PreparedTest], method: Method, progress: Progress,
+              cache: ResampledCache) -> None:
+    """Resample the training folds of `tests` in one call into `cache`. A batch's time is
+    shared evenly by its tests; each method and classifier that reuses a test's folds is
+    charged that whole share, what the resampling would cost it alone."""
+    folds = [fold for test in tests for fold in training_folds(spec, test, method)]
+    label = tests[0].case.rows_key if len(tests) == 1 else f"{len(tests)} tests"
+    description = f"{label} {method.name}" + (f" x{len(folds)}" if method.batches_tests else "")
+    result = method.resample(
+        folds, spec.method_settings(method.name), LABELS, lambda work: progress(work, description)
+    )
+    first = 0
+    for test in tests:
+        resampled = result.folds[first : first + len(test.folds)]
+        cache[(method.resampling, test.case.rows_key)] = (resampled,
+                                                          result.fit_seconds / len(tests))
+        first += len(test.folds)
+
+
+def _scored(spec: StudySpec, test: PreparedTest, method: Method, resampled: list[Resampled],
+            fit_seconds: float) -> UnitResult | UnitFailure:
+    faults = [(k, fold.fault) for k, fold in enumerate(resampled) if fold.fault]
+    if faults:
+        k, fault = faults[0]
+        return failure(spec, test.case, method.name, f"fold {k}: {fault}")
+    try:
+        return score_unit(spec, test, method, resampled, fit_seconds)
+    except Exception as exc:
+        return failure(spec, test.case, method.name, reason_text(exc))
 
 
 def by_rows(tests: list[PreparedTest]) -> dict[str, list[PreparedTest]]:
