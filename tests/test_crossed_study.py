@@ -3,6 +3,8 @@ a factor, one resampling shared by the classifiers of a test, and a suite of dat
 
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -129,6 +131,14 @@ def test_the_classifier_filter_selects_its_tests(shared_data):
     one = check_study(_spec(evaluation={"cv": "stratified", "n_splits": N_FOLDS,
                                         "classifier": ["lightgbm"]}), data_dir=shared_data)
     assert [case.key for case in one.cases] == ["tor-n100-ir0.4"]  # one classifier: no cross
+
+
+def test_a_missing_classifier_package_stops_the_study_before_any_file(shared_data, tmp_path,
+                                                                     monkeypatch):
+    monkeypatch.setitem(sys.modules, "lightgbm", None)  # makes the import fail
+    with pytest.raises(UserError, match=r"needs the lightgbm package") as caught:
+        check_study(_spec(), data_dir=shared_data)
+    assert "\n" not in str(caught.value)
 
 
 def test_crossed_draws_keep_their_rows_apart_and_their_classifiers_together():

@@ -21,6 +21,7 @@ import numpy as np
 
 from gan_oversampling.difficulty.base import REPEAT, TestCase
 from gan_oversampling.errors import UserError
+from gan_oversampling.evaluation.classifiers import make_classifier
 from gan_oversampling.evaluation.folds import make_folds
 from gan_oversampling.samplers.registry import get_method
 from gan_oversampling.study.executors import Executor, InlineExecutor
@@ -149,11 +150,14 @@ def check_study(
     data_dir: Path | None = None,
     filters: dict[str, list[str]] | None = None,
 ) -> CheckedStudy:
-    """Everything that can be checked before training, writing nothing: the data source,
-    the selected tests (`filters`), and the folds of every selected test (too many
-    stratified folds for a class shows here). UserError on the first problem."""
+    """Everything that can be checked before training, writing nothing: the methods' and
+    classifiers' packages, the data source, the selected tests (`filters`), and the folds
+    of every selected test (too many stratified folds for a class shows here). UserError
+    on the first problem."""
     for name in spec.methods:
         get_method(name).check_available()
+    for name in spec.evaluation.classifiers:
+        make_classifier(name, 0)  # a classifier of an optional package that is missing
     source = spec.data.build_source(data_dir)
     listed = select_listed(source.cases(), spec.tests)
     crossed = crossed_cases(listed, spec.evaluation.classifiers)

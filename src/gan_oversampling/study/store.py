@@ -29,8 +29,7 @@ from gan_oversampling.study.dbfile import RunLock, describe, mapped_errors, sett
 
 APPLICATION_ID = 0x47414E4F  # "GANO": marks a file as one of our results databases
 # 2 added `faults`; a version-1 file gets the table when a run opens it, nothing else changes.
-# 3 added `fold_metrics` (the fold-level scores) and its columns in the `results` view; an
-# older file gets both when a run opens it, and its units have no fold-level scores (NULL).
+# 3 added `fold_metrics` and its columns in the `results` view (see fold_table.py).
 SCHEMA_VERSION = 3
 
 SCHEMA = """
@@ -335,9 +334,8 @@ class ResultsStore:
 
     @mapped_errors
     def scores_frame(self, study: str | None = None) -> pd.DataFrame:
-        """One row per (test, method, fold, class), with each factor as its own column and
-        the fold-level scores (NaN where not computed, and for a file opened read-only
-        from before they were stored)."""
+        """One row per (test, method, fold, class), each factor a column of its own, and
+        the fold-level scores (NaN where there are none)."""
         query = "SELECT * FROM results"
         params: tuple = ()
         if study is not None:
@@ -348,8 +346,7 @@ class ResultsStore:
         if frame.empty:
             return frame
         factors = pd.DataFrame([json.loads(text) for text in frame["factors"]], index=frame.index)
-        # A study crossing classifiers stores `classifier` as a factor too: the unit's
-        # column says the same.
+        # A study crossing classifiers has a `classifier` factor: the unit's column.
         factors = factors.drop(columns=[name for name in factors if name in frame.columns])
         return pd.concat([frame.drop(columns=["factors"]), factors], axis=1)
 
