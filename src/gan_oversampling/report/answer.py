@@ -60,8 +60,10 @@ def interval(low: float, high: float) -> str:
 
 
 def name(method: str) -> str:
-    """Generators are named by acronyms (CGAN, CTGAN); the baseline and classics as stored."""
-    return method.upper() if method in ("cgan", "ctgan") else method
+    """Generators are named by acronyms (CGAN, CTGAN, also in a combination such as
+    CGAN+threshold); the baseline and the other methods as stored."""
+    first, plus, rest = method.partition("+")
+    return (first.upper() if first in ("cgan", "ctgan") else first) + plus + rest
 
 
 # -- sentences --------------------------------------------------------------------------------

@@ -248,7 +248,7 @@ def _method_sections(frame: pd.DataFrame, spec: dict) -> list[Section]:
         if duel is None:
             continue
         counts = duel["verdict"].value_counts()
-        name = generator.upper()  # generators are named by acronyms: CGAN, CTGAN
+        name = answer.name(generator)  # by acronyms: CGAN, CTGAN, CGAN+threshold
         blocks.append(f"{name} against the best classic oversampler of each test: "
                       f"{counts.get('win', 0)} wins, {counts.get('tie', 0)} ties (practically "
                       f"equivalent within ±{rope:g} F1), {counts.get('loss', 0)} losses, "
