@@ -17,7 +17,7 @@ from gan_oversampling.samplers.cgan import CGANOversampler, GANDivergedError
 from gan_oversampling.study.executors import InlineExecutor
 from gan_oversampling.study.runner import UnitFailed, run_study
 from gan_oversampling.study.spec import parse_study
-from gan_oversampling.study.store import ResultsStore
+from gan_oversampling.study.store import SCHEMA_VERSION, ResultsStore
 
 
 def _spec(**changes):
@@ -123,7 +123,7 @@ def test_a_version_one_database_is_upgraded_in_place(tmp_path):
     written, failed, events = _run(_spec(methods=["none"]), db)  # resumes
     assert events[0].n_done == 2 and written == 0 and failed == {}
     with closing(sqlite3.connect(db)) as connection:
-        assert connection.execute("PRAGMA user_version").fetchone()[0] == 2
+        assert connection.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
         assert connection.execute("SELECT count(*) FROM faults").fetchone()[0] == 0
 
 
