@@ -129,11 +129,11 @@ def run_method(
     A test whose folds break the method, or whose scoring fails, gets a `UnitFailure`."""
     cache = {} if cache is None else cache
     shared = by_rows(tests)
-    todo = [copies[0] for copies in shared.values()
+    to_resample = [copies[0] for copies in shared.values()
             if (method.resampling, copies[0].case.rows_key) not in cache]
-    if todo:
+    if to_resample:
         try:
-            _resample(spec, todo, method, progress, cache)
+            _resample(spec, to_resample, method, progress, cache)
         except Exception as exc:  # a fault of the method on these folds, not of the study
             if len(shared) > 1:
                 # One test can break a whole batch; alone, each test gets its own verdict (a
