@@ -9,10 +9,11 @@ from pathlib import Path
 
 
 def stored_rows(db: Path) -> tuple[list, list, list]:
-    """Scores, GAN loss curves and sample rows."""
+    """Scores (per class and per fold), GAN loss curves and sample rows."""
     with closing(sqlite3.connect(db)) as connection:
         scores = connection.execute(
-            "SELECT test_key, method, fold, class_label, precision, recall, f1, support"
+            "SELECT test_key, method, fold, class_label, precision, recall, f1, support,"
+            " pr_auc, roc_auc, balanced_accuracy, mcc, g_mean, brier, ece"
             " FROM results ORDER BY 1, 2, 3, 4").fetchall()
         losses = connection.execute(
             "SELECT u.test_key, u.method, l.fold, l.data FROM losses l JOIN units u"

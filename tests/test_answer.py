@@ -84,7 +84,7 @@ def test_repeats_of_too_few_tests_for_any_model_give_no_model_not_an_error():
 
 # -- the words --------------------------------------------------------------------------------
 def _row(**values) -> SimpleNamespace:
-    row = {"generator": "cgan", "comparator": "smote", "class_role": "minority",
+    row = {"generator": "cgan", "comparator": "smote", "score": "minority F1",
            "n_tests": 30, "mean_difference": 0.021, "ci_low": 0.005, "ci_high": 0.036,
            "p_holm": 0.003, "rank_biserial": 0.41, "p_better": 0.97, "p_equivalent": 0.03,
            "p_worse": 0.0}
@@ -104,7 +104,7 @@ def test_comparison_sentence_follows_the_numbers():
     assert "is practically equivalent to" in same and "±0.02" in same
     open_ = answer.comparison_sentence(_row(p_better=0.6, p_equivalent=0.3, p_worse=0.1), 0.01)
     assert "no clear verdict" in open_
-    later = answer.comparison_sentence(_row(class_role="majority"), 0.01, first=False)
+    later = answer.comparison_sentence(_row(score="majority F1"), 0.01, first=False)
     assert later.startswith("On majority F1 it beats smote")
 
 

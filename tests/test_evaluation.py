@@ -8,7 +8,7 @@ import torch
 from imblearn.over_sampling import RandomOverSampler
 from imblearn.pipeline import Pipeline
 from sklearn.dummy import DummyClassifier
-from sklearn.ensemble import RandomForestClassifier
+from sklearn.ensemble import HistGradientBoostingClassifier, RandomForestClassifier
 from sklearn.exceptions import NotFittedError
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import classification_report
@@ -271,6 +271,7 @@ def test_predict_before_fit_and_with_wrong_width():
         ("random-forest", RandomForestClassifier),
         ("knn", KNeighborsClassifier),
         ("svm", SVC),
+        ("hist-gradient-boosting", HistGradientBoostingClassifier),
     ],
 )
 def test_make_classifier_builds_fresh_fittable_estimators(name, expected_type):
@@ -291,9 +292,33 @@ def test_registry_settings_match_the_study():
     assert make_classifier("knn", 0).n_neighbors == 5
     assert make_classifier("svm", 0).kernel == "rbf"
     assert make_classifier("paper-mlp", 0).get_params() == PaperMLP(random_state=0).get_params()
+    boosted = make_classifier("hist-gradient-boosting", 0)
+    assert boosted.get_params() == HistGradientBoostingClassifier(random_state=0).get_params()
     assert classifier_names() == list(CLASSIFIERS)
-    expected = {"paper-mlp", "logistic-regression", "random-forest", "knn", "svm"}
+    expected = {"paper-mlp", "logistic-regression", "random-forest", "knn", "svm", "lightgbm",
+                "hist-gradient-boosting"}
     assert set(classifier_names()) == expected
+
+
+def test_lightgbm_is_the_librarys_defaults_on_one_thread():
+    lightgbm = pytest.importorskip("lightgbm", reason="the optional lightgbm package")
+    model = make_classifier("lightgbm", random_state=7)
+    assert isinstance(model, lightgbm.LGBMClassifier)
+    assert (model.n_jobs, model.random_state, model.n_estimators) == (1, 7, 100)
+    X, y = easy_binary(n_rows=400)
+    first = model.fit(X, y).predict_proba(X)
+    np.testing.assert_array_equal(make_classifier("lightgbm", 7).fit(X, y).predict_proba(X),
+                                  first)
+    assert model.score(X, y) > 0.8
+
+
+def test_lightgbm_without_the_package_is_one_line(monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "lightgbm", None)  # makes the import fail
+    with pytest.raises(UserError) as caught:
+        make_classifier("lightgbm", 0)
+    assert "pip install 'gan-oversampling[boosting]'" in str(caught.value)
 
 
 def test_unknown_classifier_names_the_known_ones():

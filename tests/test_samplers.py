@@ -22,7 +22,9 @@ from gan_oversampling.samplers.ctgan import (
 from gan_oversampling.samplers.registry import METHODS, get_method, names_of_kind
 from gan_oversampling.study.units import minority_deficit
 
-CLASSIC_SAMPLERS = names_of_kind("classic")
+# The plain oversamplers of imbalanced-learn; those that clean after SMOTE and the
+# smote-variants ones are tested in test_alternatives.py.
+CLASSIC_SAMPLERS = ["random", "smote", "borderline-smote", "adasyn"]
 EXACTLY_BALANCING = ("random", "smote", "borderline-smote")
 
 
@@ -48,13 +50,19 @@ def _resample(name: str, X, y, seed: int = 0):
 # -- classic oversamplers --------------------------------------------------------------------
 def test_the_registry_knows_every_method_once_with_its_kind():
     assert list(METHODS) == [
-        "none", "random", "smote", "borderline-smote", "adasyn", "cgan", "ctgan"
+        "none", "random", "smote", "borderline-smote", "adasyn", "smote-tomek", "smote-enn",
+        "polynom-fit-smote", "prowsyn", "cgan", "ctgan", "random-under", "easy-ensemble",
+        "class-weight", "threshold",
     ]
     kinds = {name: method.kind for name, method in METHODS.items()}
     assert kinds["none"] == "baseline" and kinds["cgan"] == kinds["ctgan"] == "generative"
-    assert CLASSIC_SAMPLERS == ["random", "smote", "borderline-smote", "adasyn"]
-    # A study derives each classic method's seed under the method's own name.
-    assert all(METHODS[name].seed_streams == (name,) for name in CLASSIC_SAMPLERS)
+    assert names_of_kind("classic") == [*CLASSIC_SAMPLERS, "smote-tomek", "smote-enn",
+                                        "polynom-fit-smote", "prowsyn"]
+    assert names_of_kind("alternative") == ["random-under", "easy-ensemble", "class-weight",
+                                            "threshold"]
+    # A study derives each resampling method's seed under the method's own name.
+    assert all(METHODS[name].seed_streams == (name,)
+               for name in [*names_of_kind("classic"), "random-under"])
 
 
 @pytest.mark.parametrize("name", EXACTLY_BALANCING)

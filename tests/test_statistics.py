@@ -12,6 +12,7 @@ from scipy import stats as scipy_stats
 from statsmodels.stats.multitest import multipletests
 
 from gan_oversampling.report import comparisons, statistics
+from gan_oversampling.report.scores import MINORITY_F1
 from gan_oversampling.study.spec import StatisticsSpec
 
 FIVE_PAIRS = [0.3, -0.1, 0.2, 0.5, -0.4]  # |d| ranks 3, 1, 2, 5, 4: R+ = 10, R- = 5
@@ -276,7 +277,7 @@ def test_repeated_cross_validation_keeps_the_test_as_the_unit():
     minority = table[table["class_role"] == "minority"]
     assert list(minority["factor"]) == ["all", "size", "size", "ratio", "ratio"]
     assert minority["n_tests"].iloc[0] == 8
-    scores = comparisons.fold_scores(frame, "minority")
+    scores = comparisons.fold_scores(frame, MINORITY_F1)
     assert list(scores.index.names) == ["test_key", "repeat", "fold"] and len(scores) == 80
     # Each test's 2 x 5 folds go into one correlated t-test with runs = 2.
     verdicts = [statistics.verdict(*baycomp.two_on_single(

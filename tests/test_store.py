@@ -88,3 +88,76 @@ def test_missing_database_and_folder(tmp_path):
         ResultsStore.open(tmp_path / "file" / "r.sqlite")
     with pytest.raises(UserError, match="is a folder"):
         ResultsStore.open(tmp_path)
+
+
+# -- schema 3: the fold-level scores ---------------------------------------------------------
+# The `results` view as schema 2 wrote it, before the fold-level scores.
+SCHEMA_2_VIEW = """
+DROP VIEW results;
+CREATE VIEW results AS
+    SELECT u.study, u.test_key, u.method, u.source, u.factors, u.seed, u.iterations,
+           u.classifier, u.cv, u.fit_seconds, u.eval_seconds, u.versions, u.finished_at,
+           s.fold, s.class_label, s.class_role, s.precision, s.recall, s.f1, s.support
+    FROM scores s JOIN units u USING(unit_id);
+DROP TABLE fold_metrics;
+PRAGMA user_version = 2;
+"""
+METRICS = ("pr_auc", "roc_auc", "balanced_accuracy", "mcc", "g_mean", "brier", "ece")
+
+
+def _with_fold_metrics(unit: UnitResult, value: float) -> UnitResult:
+    unit.fold_metrics = [{"fold": fold, **dict.fromkeys(METRICS, value), "brier": np.nan}
+                         for fold in range(2)]
+    return unit
+
+
+def _schema_2_file(path):
+    """A results file as schema 2 left it: one unit, no fold-level scores anywhere."""
+    with ResultsStore.open(path) as store:
+        store.register_study("s", "h1", "{}")
+        store.write_unit(_unit())
+    with sqlite3.connect(path) as db:
+        db.executescript(SCHEMA_2_VIEW)
+
+
+def test_fold_metrics_round_trip_with_null_for_what_was_not_computed(tmp_path):
+    with ResultsStore.open(tmp_path / "r.sqlite") as store:
+        store.register_study("s", "h1", "{}")
+        store.write_unit(_with_fold_metrics(_unit(), 0.75))
+        frame = store.scores_frame("s")
+    assert (frame[[m for m in METRICS if m != "brier"]] == 0.75).all().all()
+    assert frame["brier"].isna().all()  # NaN is stored as NULL and read back as NaN
+    with sqlite3.connect(tmp_path / "r.sqlite") as db:
+        nulls = db.execute("SELECT count(*) FROM fold_metrics WHERE brier IS NULL").fetchone()
+    assert nulls == (2,)
+
+
+def test_a_schema_2_file_gains_the_fold_scores_when_a_run_opens_it(tmp_path):
+    path = tmp_path / "old.sqlite"
+    _schema_2_file(path)
+    with ResultsStore.open(path, readonly=True) as store:  # read-only: read, never migrated
+        old = store.scores_frame("s")
+    assert old[list(METRICS)].isna().all().all() and len(old) == 4
+    with sqlite3.connect(path) as db:
+        assert db.execute("PRAGMA user_version").fetchone() == (2,)
+    with ResultsStore.open(path) as store:
+        store.register_study("s", "h1", "{}")
+        assert store.done_units("s") == {("t1", "none")}  # the old unit still counts
+        store.write_unit(_with_fold_metrics(_unit(key="t2"), 0.5))
+        frame = store.scores_frame("s")
+    with sqlite3.connect(path) as db:
+        assert db.execute("PRAGMA user_version").fetchone() == (3,)
+    before, after = frame[frame["test_key"] == "t1"], frame[frame["test_key"] == "t2"]
+    assert before[list(METRICS)].isna().all().all()  # old rows: NULL
+    assert (after["mcc"] == 0.5).all() and after["brier"].isna().all()
+    assert before["f1"].tolist() == old["f1"].tolist()  # the old scores are untouched
+
+
+def test_a_newer_schema_is_refused(tmp_path):
+    path = tmp_path / "new.sqlite"
+    with ResultsStore.open(path):
+        pass
+    with sqlite3.connect(path) as db:
+        db.execute("PRAGMA user_version = 4")
+    with pytest.raises(UserError, match="written by a newer gan-oversampling"):
+        ResultsStore.open(path)

@@ -28,21 +28,35 @@ class TestCase:
     factors: dict[str, float | int | str] = field(hash=False, compare=False)
     draw_seed: int = 0
     grid_key: str = ""
+    data_key: str = ""
 
     @property
     def point(self) -> str:
         """The key of this test's point in its source's grid."""
         return self.grid_key or self.key
 
+    @property
+    def rows_key(self) -> str:
+        """The key of the rows this test runs on: its own, or for a test crossed with a
+        study factor (`crossed`) the key of the test it crosses, which shares its rows."""
+        return self.data_key or self.key
+
+    def crossed(self, factor: str, level: str) -> TestCase:
+        """This test under one level of a study factor that is no property of its data (a
+        classifier): key `<key>-<level>`, the factor added; the same rows (`rows_key`)."""
+        return replace(self, key=f"{self.key}-{level}", factors={**self.factors, factor: level},
+                       grid_key=self.point, data_key=self.rows_key)
+
     def repeated(self, repeat: int, draw_seed: int, *, numbered: bool) -> TestCase:
         """Draw `repeat` of this grid point, its rows drawn with `draw_seed`. `numbered`:
         the study has several repeats, so the repeat becomes a factor, and repeats after
-        the first get their own key (`<key>-r<repeat>`; repeat 0 keeps the point's key)."""
+        the first get their own key (`<key>-r<repeat>`; repeat 0 keeps the test's key)."""
         if not numbered:
             return replace(self, draw_seed=draw_seed, grid_key=self.point)
-        key = self.point if repeat == 0 else f"{self.point}-r{repeat}"
-        return replace(self, key=key, factors={**self.factors, REPEAT: repeat},
-                       draw_seed=draw_seed, grid_key=self.point)
+        suffix = "" if repeat == 0 else f"-r{repeat}"
+        data_key = f"{self.data_key}{suffix}" if self.data_key else ""
+        return replace(self, key=f"{self.key}{suffix}", factors={**self.factors, REPEAT: repeat},
+                       draw_seed=draw_seed, grid_key=self.point, data_key=data_key)
 
 
 REPEAT = "repeat"  # the factor numbering the draws of one grid point

@@ -26,6 +26,7 @@ import numpy as np
 import torch
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils import check_random_state
+from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
@@ -101,12 +102,20 @@ def _probabilities(logits: torch.Tensor) -> torch.Tensor:
     return torch.softmax(logits, dim=1)
 
 
-def _batch_loss(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-    """Mean cross-entropy of the batch, computed from logits (stable for large |logit|)."""
+def _batch_loss(
+    logits: torch.Tensor, targets: torch.Tensor, weights: torch.Tensor | None = None
+) -> torch.Tensor:
+    """Mean cross-entropy of the batch, computed from logits (stable for large |logit|).
+
+    With per-row `weights` (column), each row's loss is weighted and the sum divided by
+    the batch size, as Keras reduces a loss with class or sample weights."""
     if logits.shape[1] == 1:
         per_row = torch.nn.functional.softplus(logits) - targets * logits
-        return per_row.mean()
-    return -(targets * torch.log_softmax(logits, dim=1)).sum(dim=1).mean()
+    else:
+        per_row = -(targets * torch.log_softmax(logits, dim=1)).sum(dim=1, keepdim=True)
+    if weights is not None:
+        per_row = per_row * weights
+    return per_row.mean()
 
 
 def _write_gradients(
@@ -114,11 +123,17 @@ def _write_gradients(
     grads: _Layers,
     inputs: torch.Tensor,
     targets: torch.Tensor,
+    weights: torch.Tensor | None = None,
 ) -> torch.Tensor:
-    """Forward and backward pass of one batch; fills ``grads`` and returns the batch loss."""
+    """Forward and backward pass of one batch; fills ``grads`` and returns the batch loss.
+
+    `weights`: one weight per row (a column), or None for an unweighted loss."""
     hidden, logits = _output_logits(layers, inputs)
-    loss = _batch_loss(logits, targets)
-    d_logits = (_probabilities(logits) - targets).div_(inputs.shape[0])
+    loss = _batch_loss(logits, targets, weights)
+    d_logits = _probabilities(logits) - targets
+    if weights is not None:
+        d_logits.mul_(weights)
+    d_logits.div_(inputs.shape[0])
     torch.mm(hidden.T, d_logits, out=grads.kernel_2)
     torch.sum(d_logits, dim=0, out=grads.bias_2)
     d_hidden = torch.mm(d_logits, layers.kernel_2.T).mul_(hidden > 0)
@@ -147,6 +162,9 @@ class PaperMLP(ClassifierMixin, BaseEstimator):
         0 trains on every row.
     threshold : float, default=0.5
         Binary problems: the second class is predicted when its probability exceeds it.
+    class_weight : dict, "balanced" or None, default=None
+        Weights of each class in the loss, as in scikit-learn: "balanced" weighs a class
+        by n_rows / (n_classes * its rows) of the training rows given. None: unweighted.
     random_state : int, RandomState instance or None, default=None
         Seeds the initial weights and the per-epoch shuffles.
     device : str, default="cpu"
@@ -170,6 +188,7 @@ class PaperMLP(ClassifierMixin, BaseEstimator):
         learning_rate: float = 1e-3,
         validation_split: float = 0.2,
         threshold: float = 0.5,
+        class_weight=None,
         random_state=None,
         device: str = "cpu",
     ) -> None:
@@ -179,6 +198,7 @@ class PaperMLP(ClassifierMixin, BaseEstimator):
         self.learning_rate = learning_rate
         self.validation_split = validation_split
         self.threshold = threshold
+        self.class_weight = class_weight
         self.random_state = random_state
         self.device = device
 
@@ -196,8 +216,9 @@ class PaperMLP(ClassifierMixin, BaseEstimator):
         generator = self._torch_generator()
         inputs = torch.from_numpy(np.ascontiguousarray(X[:n_kept])).to(self.device)
         targets = self._target_tensor(encoded[:n_kept]).to(self.device)
+        weights = self._row_weights(y, n_kept)
         self._layers = self._initial_layers(X.shape[1], generator)
-        self.loss_curve_ = self._train(inputs, targets, generator)
+        self.loss_curve_ = self._train(inputs, targets, generator, weights)
         return self
 
     def predict_proba(self, X):
@@ -230,6 +251,11 @@ class PaperMLP(ClassifierMixin, BaseEstimator):
             raise ValueError(f"validation_split must be in [0, 1); got {self.validation_split!r}.")
         if not 0.0 <= self.threshold <= 1.0:
             raise ValueError(f"threshold must be in [0, 1]; got {self.threshold!r}.")
+        if not (self.class_weight is None or self.class_weight == "balanced"
+                or isinstance(self.class_weight, dict)):
+            raise ValueError(
+                f"class_weight must be None, 'balanced' or a dict; got {self.class_weight!r}."
+            )
         try:
             torch.device(self.device)
         except (RuntimeError, TypeError) as error:
@@ -243,6 +269,13 @@ class PaperMLP(ClassifierMixin, BaseEstimator):
                 f"validation_split={self.validation_split} leaves no training rows out of {n_rows}."
             )
         return n_kept
+
+    def _row_weights(self, y: np.ndarray, n_kept: int) -> torch.Tensor | None:
+        """Each kept row's class weight (a column), from the classes of every row given."""
+        if self.class_weight is None:
+            return None
+        weights = compute_sample_weight(self.class_weight, y)[:n_kept]
+        return torch.from_numpy(weights.astype(np.float32)).unsqueeze(1).to(self.device)
 
     def _torch_generator(self) -> torch.Generator:
         seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
@@ -263,7 +296,11 @@ class PaperMLP(ClassifierMixin, BaseEstimator):
         return _flat_layers_on(layers, self.device)
 
     def _train(
-        self, inputs: torch.Tensor, targets: torch.Tensor, generator: torch.Generator
+        self,
+        inputs: torch.Tensor,
+        targets: torch.Tensor,
+        generator: torch.Generator,
+        weights: torch.Tensor | None = None,
     ) -> list[float]:
         layers = self._layers
         n_outputs = layers.bias_2.shape[0]
@@ -276,11 +313,14 @@ class PaperMLP(ClassifierMixin, BaseEstimator):
                 order = torch.randperm(n_rows, generator=generator).to(self.device)
                 # One gather per epoch, then contiguous slices: cheaper than a gather per batch.
                 epoch_inputs, epoch_targets = inputs[order], targets[order]
+                epoch_weights = None if weights is None else weights[order]
                 weighted_loss = torch.zeros((), device=self.device)
                 for start in range(0, n_rows, self.batch_size):
                     stop = start + self.batch_size
                     batch_inputs = epoch_inputs[start:stop]
-                    loss = _write_gradients(layers, grads, batch_inputs, epoch_targets[start:stop])
+                    batch_weights = None if weights is None else epoch_weights[start:stop]
+                    loss = _write_gradients(layers, grads, batch_inputs,
+                                            epoch_targets[start:stop], batch_weights)
                     optimiser.step(grads.flat)
                     weighted_loss += loss * batch_inputs.shape[0]
                 loss_curve.append(float(weighted_loss) / n_rows)

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from gan_oversampling.report.scores import MINORITY_F1, Score
 from gan_oversampling.report.statistics import DECISION
 from gan_oversampling.samplers.registry import BASELINE
 
@@ -29,6 +30,7 @@ class Context:
     fewest_rows: int  # the fewest minority rows in any test fold
     minimum: int  # that minimum (a setting)
     excluded: bool  # whether flagged tests are left out of the statistics
+    primary: Score = MINORITY_F1  # the score the statistics compare methods on
 
 
 # -- number formats ---------------------------------------------------------------------------
@@ -59,11 +61,13 @@ def interval(low: float, high: float) -> str:
 
 
 def name(method: str) -> str:
-    """Generators are named by acronyms (CGAN, CTGAN), the others as stored; the baseline
-    says what it is, for sentences such as "CGAN beats none (no oversampling)"."""
+    """Generators are named by acronyms (CGAN, CTGAN, also in a combination such as
+    CGAN+threshold), the others as stored; the baseline says what it is, for sentences
+    such as "CGAN beats none (no oversampling)"."""
     if method == BASELINE:
         return f"{BASELINE} (no oversampling)"
-    return method.upper() if method in ("cgan", "ctgan") else method
+    first, plus, rest = method.partition("+")
+    return (first.upper() if first in ("cgan", "ctgan") else first) + plus + rest
 
 
 # -- sentences --------------------------------------------------------------------------------
@@ -82,11 +86,11 @@ def comparison_sentence(row, rope: float, first: bool = True) -> str:
     difference with its bootstrap interval, then Wilcoxon and the effect size. `first`:
     the paragraph's first sentence, which names the tests and the generator."""
     opening = (f"On these {row.n_tests} tests {name(row.generator)} {verdict_phrase(row)} "
-               f"{name(row.comparator)} on {row.class_role} F1" if first else
-               f"On {row.class_role} F1 it {verdict_phrase(row)} {name(row.comparator)}")
+               f"{name(row.comparator)} on {row.score}" if first else
+               f"On {row.score} it {verdict_phrase(row)} {name(row.comparator)}")
     return (
         f"{opening}: it is better with probability "
-        f"{probability(row.p_better)}, equivalent (within ±{rope:g} F1) with probability "
+        f"{probability(row.p_better)}, equivalent (within ±{rope:g}) with probability "
         f"{probability(row.p_equivalent)} and worse with probability "
         f"{probability(row.p_worse)}; mean difference {signed(row.mean_difference)} "
         f"({interval(row.ci_low, row.ci_high)}); Wilcoxon signed-rank {p_text(row.p_holm)} "
@@ -136,15 +140,17 @@ def factor_sentence(model) -> str:
     )
 
 
-def rank_mean_sentence(summary: pd.DataFrame, by_test: pd.DataFrame) -> str | None:
-    """One sentence when the order by average rank and the order by mean minority F1
+def rank_mean_sentence(summary: pd.DataFrame, by_test: pd.DataFrame,
+                       score: Score = MINORITY_F1) -> str | None:
+    """One sentence when the order by average rank and the order by mean `score`
     disagree: at the first place where they differ, the two methods head to head.
 
-    `summary`: `tables.method_summary` (labels); `by_test`: minority F1 per test with the
+    `summary`: `tables.method_summary` (labels); `by_test`: the score per test with the
     same labels as columns.
     """
+    mean = "minority_f1" if score == MINORITY_F1 else score.column
     by_rank = list(summary["method"])
-    by_mean = list(summary.sort_values("minority_f1", ascending=False, kind="stable")["method"])
+    by_mean = list(summary.sort_values(mean, ascending=False, kind="stable")["method"])
     place = next((i for i, (a, b) in enumerate(zip(by_rank, by_mean, strict=True)) if a != b),
                  None)
     if place is None:
@@ -156,8 +162,8 @@ def rank_mean_sentence(summary: pd.DataFrame, by_test: pd.DataFrame) -> str | No
     return (
         f"{name(ranked)} ranks ahead of {name(meaned)} (average rank "
         f"{row.loc[ranked, 'average_rank']:.2f} vs {row.loc[meaned, 'average_rank']:.2f}) yet "
-        f"has the lower mean minority F1 ({row.loc[ranked, 'minority_f1']:.3f} vs "
-        f"{row.loc[meaned, 'minority_f1']:.3f}) because ranks count only each test's order "
+        f"has the lower mean {score.label} ({row.loc[ranked, mean]:.3f} vs "
+        f"{row.loc[meaned, mean]:.3f}) because ranks count only each test's order "
         f"among all methods while the mean counts sizes: head to head it is ahead on "
         f"{len(ahead)} of {len(difference)} tests, by {_mean(ahead):.3f} on average, and "
         f"behind on {len(behind)}, by {_mean(-behind):.3f} on average."
@@ -179,11 +185,12 @@ def caveats(overall: pd.DataFrame, models: list, context: Context) -> list[str]:
     if context.n_tests < WILCOXON_FLOOR:
         found.append(f"with fewer than {WILCOXON_FLOOR} tests the Wilcoxon test cannot reach "
                       "p < 0.05 at all")
-    minority = overall[overall["class_role"] == "minority"]
-    for row in minority.itertuples():
+    primary = overall[overall["score"] == context.primary.label]
+    for row in primary.itertuples():
         opponent = f"{name(row.generator)} against {name(row.comparator)}"
         if row.ci_low <= 0 <= row.ci_high:
-            found.append(f"the interval of {opponent} (minority F1) includes zero, so the "
+            found.append(f"the interval of {opponent} ({context.primary.label}) includes "
+                         "zero, so the "
                          "direction is not established beyond these tests")
         if 1 - DECISION <= row.p_equivalent < DECISION:
             found.append(f"a practically equivalent result for {opponent} (within "
@@ -212,8 +219,9 @@ SCOPE = (
 def answer_paragraphs(stats: pd.DataFrame, models: list, best_classic: str | None,
                       context: Context) -> list[str]:
     """The answer: per generator, against the baseline and against the best-ranked classic
-    oversampler, minority then majority F1, where it gains most and least, which factor
-    the model puts first; then what cannot be concluded."""
+    oversampler, on the primary score (minority then majority F1 by default), where it
+    gains most and least, which factor the model puts first; then what cannot be
+    concluded."""
     if stats.empty:
         return ["No generative method was compared with another method on complete tests, "
                 "so there is no answer to give."]
@@ -226,7 +234,7 @@ def answer_paragraphs(stats: pd.DataFrame, models: list, best_classic: str | Non
         sentences = [comparison_sentence(row, context.rope, first=index == 0)
                      for index, row in enumerate(rows.itertuples())]
         levels = stats[(stats["generator"] == generator) & (stats["comparator"] == comparator)
-                       & (stats["class_role"] == "minority") & (stats["factor"] != "all")]
+                       & (stats["score"] == context.primary.label) & (stats["factor"] != "all")]
         sentences.append(where_sentence(levels))
         target = f"{generator} - {comparator}"
         sentences += [factor_sentence(m) for m in models if m.target == target]

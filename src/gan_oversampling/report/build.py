@@ -25,8 +25,10 @@ from gan_oversampling.report import (
     answer,
     complexity,
     evidence,
+    other_metrics,
     plots,
     sample_rows,
+    scores,
     statistics,
     tables,
     training,
@@ -153,6 +155,7 @@ def _write_report(study: Study, folder: Path, n_sample_tests: int) -> None:
         *_statistics_sections(study, folder),
         _overview(study),
         _headline_section(study),
+        *other_metrics.sections(frame, study.spec, folder),
         _factor_section(frame, long_tables, folder),
         *complexity.complexity_sections(study, folder),
         *_method_sections(frame, study.spec),
@@ -238,24 +241,26 @@ def _factor_section(frame: pd.DataFrame, long_tables: list, folder: Path) -> Sec
 def _method_sections(frame: pd.DataFrame, spec: dict) -> list[Section]:
     if frame["method"].nunique() <= 2 or not tables.complete_tests(frame):
         return []
-    summary = tables.method_summary(frame)
-    blocks: list = [Table("Methods ranked by minority F1 per test (1 = best, ties averaged)",
-                          summary)]
-    by_test = tables.minority_f1_by_test(frame)
-    blocks += [s for s in [answer.rank_mean_sentence(summary, by_test)] if s]
+    primary = scores.usable_primary(frame, spec)
+    summary = tables.method_summary(frame, primary)
+    blocks: list = [Table(f"Methods ranked by {primary.label} per test (1 = best, ties "
+                          "averaged)", summary)]
+    by_test = tables.score_by_test(frame, primary)
+    blocks += [s for s in [answer.rank_mean_sentence(summary, by_test, primary)] if s]
     rope = statistics.settings_of(spec).rope
     for generator in tables.methods_of_kind(frame, "generative"):
-        duel = tables.generator_vs_best_classic(frame, generator, rope)
+        duel = tables.generator_vs_best_classic(frame, generator, rope, primary)
         if duel is None:
             continue
         counts = duel["verdict"].value_counts()
-        name = generator.upper()  # generators are named by acronyms: CGAN, CTGAN
+        name = answer.name(generator)  # by acronyms: CGAN, CTGAN, CGAN+threshold
         blocks.append(f"{name} against the best classic oversampler of each test: "
                       f"{counts.get('win', 0)} wins, {counts.get('tie', 0)} ties (practically "
                       f"equivalent within ±{rope:g} F1), {counts.get('loss', 0)} losses, "
                       f"{counts.get('undecided', 0)} undecided (correlated Bayesian t-test "
                       "on the test's folds; a verdict needs posterior probability 0.95).")
-        blocks.append(Table(f"{name} against the best classic oversampler (minority F1)", duel))
+        blocks.append(Table(f"{name} against the best classic oversampler ({primary.label})",
+                            duel))
     return [Section("Methods compared", blocks)]
 
 

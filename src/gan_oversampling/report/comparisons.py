@@ -11,9 +11,9 @@ import numpy as np
 import pandas as pd
 
 from gan_oversampling.report import statistics, tables
+from gan_oversampling.report.scores import MINORITY_F1, PRIMARY_CHOICES, Score, compared_scores
 from gan_oversampling.report.statistics import REPEAT, Settings
 
-ROLES = ["minority", "majority"]  # the minority class is what oversampling is for
 ALL = "all"  # the `factor` of the rows over every test
 
 
@@ -38,23 +38,31 @@ def analysed_frame(frame: pd.DataFrame, settings: Settings) -> tuple[pd.DataFram
 
 
 def pairs(frame: pd.DataFrame) -> list[tuple[str, str]]:
-    """(generator, comparator): each generative method against the baseline and against
-    each classic oversampler of the study."""
+    """(generator, comparator): each generative method against the baseline, each classic
+    oversampler and each alternative (undersampling, class weights, ...) of the study."""
     comparators = [*tables.methods_of_kind(frame, "baseline"),
-                   *tables.methods_of_kind(frame, "classic")]
+                   *tables.methods_of_kind(frame, "classic"),
+                   *tables.methods_of_kind(frame, "alternative")]
     return [(generator, comparator) for generator in tables.methods_of_kind(frame, "generative")
             for comparator in comparators]
 
 
-def best_ranked_classic(frame: pd.DataFrame) -> str | None:
-    """The classic oversampler with the best average minority-F1 rank (ties: higher mean)."""
-    classic = tables.methods_of_kind(frame, "classic")
-    if not classic or not tables.complete_tests(frame):
+def best_ranked(frame: pd.DataFrame, kind: str = "classic",
+                score: Score = MINORITY_F1) -> str | None:
+    """The method of `kind` with the best average rank by `score` (ties: higher mean)."""
+    candidates = tables.methods_of_kind(frame, kind)
+    if not candidates or not tables.complete_tests(frame):
         return None
-    summary = tables.method_summary(frame)
-    summary = summary[summary["method"].isin(classic)]
-    best = summary.sort_values(["average_rank", "minority_f1"], ascending=[True, False])
+    summary = tables.method_summary(frame, score)
+    summary = summary[summary["method"].isin(candidates)]
+    mean = "minority_f1" if score == MINORITY_F1 else score.column
+    best = summary.sort_values(["average_rank", mean], ascending=[True, False])
     return str(best["method"].iloc[0])
+
+
+def best_ranked_classic(frame: pd.DataFrame, score: Score = MINORITY_F1) -> str | None:
+    """The classic oversampler with the best average rank by `score` (ties: higher mean)."""
+    return best_ranked(frame, "classic", score)
 
 
 def subsets(frame: pd.DataFrame) -> list[tuple[str, object, list[str]]]:
@@ -95,39 +103,41 @@ def aliases(frame: pd.DataFrame) -> dict[str, str]:
 
 
 # -- the statistics table ---------------------------------------------------------------------
-def fold_scores(frame: pd.DataFrame, role: str) -> pd.DataFrame:
-    """F1 per (test, [repeat,] fold) of one class, one column per method, complete tests
-    only. With repeated cross-validation a test's K x R folds all stay with the test."""
+def fold_scores(frame: pd.DataFrame, score: Score = MINORITY_F1) -> pd.DataFrame:
+    """`score` per (test, [repeat,] fold), one column per method, complete tests only.
+    With repeated cross-validation a test's K x R folds all stay with the test."""
     keys = ["test_key", *([REPEAT] if REPEAT in frame.columns else []), "fold"]
-    rows = frame[(frame["class_role"] == role)
+    rows = frame[(frame["class_role"] == score.role)
                  & frame["test_key"].isin(tables.complete_tests(frame))]
-    return rows.pivot_table(index=keys, columns="method", values="f1", aggfunc="first",
+    return rows.pivot_table(index=keys, columns="method", values=score.column, aggfunc="first",
                             sort=False)
 
 
 def statistics_table(frame: pd.DataFrame, settings: Settings) -> pd.DataFrame:
-    """One row per (generator, comparator, class, factor, level), see `_subset_row`.
+    """One row per (generator, comparator, score, factor, level), see `_subset_row`, on
+    the scores the settings' primary metric names (`scores.compared_scores`).
 
-    Holm's adjustment runs over the pairs compared on the same tests and class (one
-    family per class and subset of tests).
+    Holm's adjustment runs over the pairs compared on the same tests and score (one
+    family per score and subset of tests).
     """
     rows = []
-    for role in ROLES:
-        scores = fold_scores(frame, role)
+    for score in compared_scores(PRIMARY_CHOICES[settings.primary_metric]):
+        scores = fold_scores(frame, score)
         if scores.empty:
             continue
         for generator, comparator in pairs(frame):
-            rows += _pair_rows(scores, frame, generator, comparator, role, settings)
+            if {generator, comparator} <= set(scores.columns):  # a score never stored: none
+                rows += _pair_rows(scores, frame, generator, comparator, score, settings)
     table = pd.DataFrame(rows)
     if table.empty:
         return table
-    family = table.groupby(["class_role", "factor", "level"], sort=False)["p_value"]
+    family = table.groupby(["score", "factor", "level"], sort=False)["p_value"]
     table.insert(table.columns.get_loc("p_value") + 1, "p_holm",
                  family.transform(lambda p: statistics.holm(p.to_numpy())))
     return table
 
 
-def _pair_rows(scores, frame, generator, comparator, role, settings) -> list[dict]:
+def _pair_rows(scores, frame, generator, comparator, score, settings) -> list[dict]:
     inner = [name for name in scores.index.names if name != "test_key"]
     first = scores[comparator].unstack(inner)
     second = scores[generator].unstack(inner).reindex(index=first.index, columns=first.columns)
@@ -147,7 +157,8 @@ def _pair_rows(scores, frame, generator, comparator, role, settings) -> list[dic
             continue
         rows.append({
             "generator": generator, "comparator": comparator,
-            "class_role": role, "factor": factor, "level": level,
+            "score": score.label, "class_role": score.class_role, "factor": factor,
+            "level": level,
             **_subset_row(first_means.iloc[indices], second_means.iloc[indices],
                           draws[indices], [per_test[i] for i in indices], settings),
         })
@@ -156,7 +167,7 @@ def _pair_rows(scores, frame, generator, comparator, role, settings) -> list[dic
 
 def _subset_row(first: pd.Series, second: pd.Series, draws: np.ndarray, per_test: list,
                 settings: Settings) -> dict:
-    """n_tests; the mean fold-mean F1 of each method and their difference (generator minus
+    """n_tests; the mean fold-mean score of each method and their difference (generator minus
     comparator) with its bootstrap interval over tests; Wilcoxon's statistic and p-value
     and the rank-biserial effect size over the tests' fold-mean differences; the
     posterior probabilities that the mean difference over these tests is below -rope,

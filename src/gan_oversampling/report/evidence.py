@@ -8,11 +8,19 @@ from pathlib import Path
 
 import pandas as pd
 
-from gan_oversampling.report import answer, comparisons, factor_model, plots, statistics, tables
+from gan_oversampling.report import (
+    answer,
+    comparisons,
+    factor_model,
+    plots,
+    scores,
+    statistics,
+    tables,
+)
 from gan_oversampling.samplers.registry import BASELINE
 
 OVERALL_COLUMNS = {
-    "generator": "generator", "comparator": "against", "class_role": "class",
+    "generator": "generator", "comparator": "against", "score": "score",
     "n_tests": "tests", "mean_difference": "mean difference", "ci_low": "95% CI low",
     "ci_high": "95% CI high", "p_holm": "Wilcoxon p (Holm)", "rank_biserial": "rank-biserial",
     "p_better": "P(better)", "p_equivalent": "P(equivalent)", "p_worse": "P(worse)",
@@ -21,7 +29,7 @@ OVERALL_COLUMNS = {
 }
 LEVEL_COLUMNS = {"factor": "factor", "level": "level", **{
     key: value for key, value in OVERALL_COLUMNS.items()
-    if key not in ("generator", "class_role", "tests_win", "tests_tie", "tests_loss",
+    if key not in ("generator", "score", "tests_win", "tests_tie", "tests_loss",
                    "tests_undecided")}}
 
 
@@ -33,43 +41,65 @@ def statistics_sections(frame: pd.DataFrame, spec: dict, folder: Path) -> list:
 
     settings = statistics.settings_of(spec)
     used, flags = comparisons.analysed_frame(frame, settings)
+    primary, missing = _primary(used, settings)
+    if missing:
+        settings = settings.model_copy(update={"primary_metric": primary.name})
     flags.to_csv(folder / "test_flags.csv", index=False)
     stats = comparisons.statistics_table(used, settings)
     stats.to_csv(folder / "statistics.csv", index=False)
-    best = comparisons.best_ranked_classic(used)
+    best = comparisons.best_ranked_classic(used, primary)
     targets = {generator: [*tables.methods_of_kind(used, "baseline"), *([best] if best else [])]
                for generator in tables.methods_of_kind(used, "generative")}
-    models = factor_model.models(used, targets)
+    models = factor_model.models(used, targets, primary)
     _model_csvs(models, folder)
-    context = _context(used, flags, settings)
+    context = _context(used, flags, settings, primary)
     words = answer.answer_paragraphs(stats, models, best, context)
-    blocks = [_method_note(settings, context, best), *_alias_note(used), *_overall_blocks(stats),
-              *_level_blocks(stats, best), *_friedman_blocks(used, folder),
-              *_model_blocks(models), *_flag_blocks(flags, settings)]
+    blocks = [*missing, _method_note(settings, context, best), *_alias_note(used),
+              *_overall_blocks(stats), *_level_blocks(stats, best, primary),
+              *_friedman_blocks(used, folder, primary), *_model_blocks(models, primary),
+              *_flag_blocks(flags, settings)]
     return [Section("The answer", words), Section("Statistics", blocks)]
 
 
-def _context(used: pd.DataFrame, flags: pd.DataFrame, settings) -> answer.Context:
+def _primary(used: pd.DataFrame, settings) -> tuple[scores.Score, list[str]]:
+    """The study's primary score, or minority F1 with a note when the results hold none
+    of it (stored before fold-level scores were)."""
+    primary = scores.PRIMARY_CHOICES[settings.primary_metric]
+    if scores.stored(used, primary):
+        return primary, []
+    return scores.MINORITY_F1, [
+        f"The study names {primary.label} as its primary metric, but its results hold no "
+        f"{primary.label} (they were stored before it was computed): the statistics below "
+        "compare minority F1."]
+
+
+def _context(used: pd.DataFrame, flags: pd.DataFrame, settings,
+             primary: scores.Score) -> answer.Context:
     flagged = flags[flags["flagged"]]
     return answer.Context(
         rope=settings.rope, n_tests=len(tables.complete_tests(used)), flagged=len(flagged),
         fewest_rows=int(flags["min_minority_rows"].min()) if len(flags) else 0,
-        minimum=settings.min_minority_per_test_fold, excluded=settings.exclude_small_tests)
+        minimum=settings.min_minority_per_test_fold, excluded=settings.exclude_small_tests,
+        primary=primary)
 
 
 def _method_note(settings, context: answer.Context, best: str | None) -> str:
     against = f"; the best-ranked classic oversampler is {best}" if best else ""
+    compared = ("minority and majority F1" if context.primary == scores.MINORITY_F1
+                else context.primary.label)
     return (
-        f"Every generator against the baseline and each classic oversampler, on the "
-        f"{context.n_tests} complete tests{against}. Mean difference: generator minus the "
-        "other, of the tests' fold-mean F1, with a 95% percentile bootstrap interval "
+        f"Every generator against the baseline, each classic oversampler and each other "
+        f"method, on the {context.n_tests} complete tests{against}, by {compared} (the "
+        "study's primary metric, setting statistics.primary_metric). Mean difference: "
+        "generator minus the other, of the tests' fold-mean score, with a 95% percentile "
+        "bootstrap interval "
         f"resampling tests ({settings.bootstrap_samples} resamples, seed {settings.seed}). "
         "Wilcoxon signed-rank test over tests (scipy), Holm-adjusted over the comparisons "
-        "made on the same tests and class; rank-biserial: matched-pairs effect size, +1 "
+        "made on the same tests and score; rank-biserial: matched-pairs effect size, +1 "
         "when every test favours the generator. P(better), P(equivalent), P(worse): the "
         "correlated Bayesian t-test for cross-validation (Benavoli et al. 2017, baycomp) on "
         "each test's paired folds, with a region of practical equivalence of "
-        f"±{settings.rope:g} F1 (setting statistics.rope), combined over tests as the "
+        f"±{settings.rope:g} (setting statistics.rope), combined over tests as the "
         "posterior of their mean; a test is won, tied or lost when its own posterior gives "
         f"that outcome a probability of at least {statistics.DECISION}, else undecided. "
         "All rows, every factor level included: statistics.csv."
@@ -92,54 +122,54 @@ def _overall_blocks(stats: pd.DataFrame) -> list:
                   _renamed(overall, OVERALL_COLUMNS), 4)]
 
 
-def _level_blocks(stats: pd.DataFrame, best: str | None) -> list:
+def _level_blocks(stats: pd.DataFrame, best: str | None, primary: scores.Score) -> list:
     from gan_oversampling.report.build import Table
 
     if stats.empty:
         return []
     blocks = []
-    levels = stats[(stats["factor"] != comparisons.ALL) & (stats["class_role"] == "minority")]
+    levels = stats[(stats["factor"] != comparisons.ALL) & (stats["score"] == primary.label)]
     for (generator, comparator), rows in levels.groupby(["generator", "comparator"],
                                                         sort=False):
         if comparator not in (BASELINE, best):
             continue
         rows = rows.assign(level=rows["level"].map(tables.level_text))
         blocks.append(Table(f"{answer.name(generator)} against {comparator} by factor level "
-                            "(minority F1)", _renamed(rows, LEVEL_COLUMNS), 4))
+                            f"({primary.label})", _renamed(rows, LEVEL_COLUMNS), 4))
     return blocks
 
 
-def _friedman_blocks(used: pd.DataFrame, folder: Path) -> list:
+def _friedman_blocks(used: pd.DataFrame, folder: Path, primary: scores.Score) -> list:
     from gan_oversampling.report.build import Image, Table
 
     if not tables.complete_tests(used):
         return []
-    by_test = tables.minority_f1_by_test(used)
+    by_test = tables.score_by_test(used, primary)
     result = statistics.friedman_nemenyi(by_test)
     if result is None:
         return []
     path = plots.cd_diagram(result.average_ranks, result.posthoc, folder / "cd_diagram.png",
-                            "Average rank by minority F1 (1 = best)")
+                            f"Average rank by {primary.label} (1 = best)")
     ranks = result.average_ranks.rename("average rank").rename_axis("method").reset_index()
     return [
-        f"Across all methods (minority F1, {len(by_test.dropna())} tests): Friedman "
+        f"Across all methods ({primary.label}, {len(by_test.dropna())} tests): Friedman "
         f"chi-square {result.statistic:.2f}, {answer.p_text(result.p_value)}. Nemenyi's "
         "post-hoc test (scikit-posthocs) joins, in the critical-difference diagram, the "
         "methods it cannot tell apart at the 0.05 level.",
         Image(path.name, "critical-difference diagram of the methods"),
-        Table("Average rank by minority F1", ranks, 3),
+        Table(f"Average rank by {primary.label}", ranks, 3),
         Table("Nemenyi post-hoc p-values", result.posthoc, 4, index=True),
     ]
 
 
-def _model_blocks(models: list) -> list:
+def _model_blocks(models: list, primary: scores.Score) -> list:
     from gan_oversampling.report.build import Table
 
     blocks = []
     for model in models:
         left_out = (" Left out: " + ", ".join(model.left_out) + ".") if model.left_out else ""
         blocks.append(
-            f"Factor model of the minority-F1 gain {model.target} ({model.kind}, "
+            f"Factor model of the {primary.label} gain {model.target} ({model.kind}, "
             f"{model.n_tests} tests, {model.residual_df:.0f} residual degrees of freedom; "
             f"every factor categorical, against its first level).{left_out}")
         effects = model.effects.drop(columns=["target"])

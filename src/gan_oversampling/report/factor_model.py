@@ -1,5 +1,6 @@
-"""Which factor decides the gain: a generator's F1 gain over a comparator, per test,
-regressed on the study's factors (statsmodels).
+"""Which factor decides the gain: a generator's gain over a comparator in the primary score
+(minority F1 unless the study names another), per test, regressed on the study's factors
+(statsmodels).
 
 Every factor enters as categorical (one coefficient per level against its first level), so
 no shape (linear, logarithmic) is assumed for sizes or ratios; the model is additive (no
@@ -19,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from gan_oversampling.report import tables
+from gan_oversampling.report.scores import MINORITY_F1, Score
 from gan_oversampling.report.statistics import REPEAT
 
 ALPHA = 0.05
@@ -36,15 +38,17 @@ class FactorModel:
 
 
 def gains(frame: pd.DataFrame, generator: str, comparator: str,
-          role: str = "minority") -> pd.DataFrame:
+          score: Score = MINORITY_F1) -> pd.DataFrame:
     """Per complete test (per repeat, when repeated): its factors and `gain`, the fold-mean
-    F1 of the generator minus that of the comparator."""
+    `score` of the generator minus that of the comparator."""
     keys = ["test_key", REPEAT] if REPEAT in frame.columns else ["test_key"]
-    rows = frame[(frame["class_role"] == role)
+    rows = frame[(frame["class_role"] == score.role)
                  & frame["test_key"].isin(tables.complete_tests(frame))
                  & frame["method"].isin([generator, comparator])]
-    means = rows.pivot_table(index=keys, columns="method", values="f1", aggfunc="mean",
+    means = rows.pivot_table(index=keys, columns="method", values=score.column, aggfunc="mean",
                              sort=False)
+    # A method without this score (never stored) has no column: no gain to model.
+    means = means.reindex(columns=[generator, comparator])
     gain = (means[generator] - means[comparator]).rename("gain").reset_index()
     factors = [f for f in tables.factor_columns(frame) if f != REPEAT]
     levels = frame.drop_duplicates("test_key")[["test_key", *factors]]
@@ -170,14 +174,18 @@ def _factor_effect(result, names: list[str], gain: pd.DataFrame, factor: str) ->
     }
 
 
-def models(frame: pd.DataFrame, comparisons_of: dict[str, list[str]]) -> list[FactorModel]:
-    """One model per generator and comparator (`{generator: [comparator, ...]}`), minority
-    F1; those that cannot be fitted are skipped."""
+def models(frame: pd.DataFrame, comparisons_of: dict[str, list[str]],
+           score: Score = MINORITY_F1) -> list[FactorModel]:
+    """One model per generator and comparator (`{generator: [comparator, ...]}`) of the
+    gain in `score`; those that cannot be fitted are skipped."""
     fitted = []
     for generator, comparators in comparisons_of.items():
         for comparator in comparators:
             target = f"{generator} - {comparator}"
-            model = fit(gains(frame, generator, comparator), target)
+            gain = gains(frame, generator, comparator, score)
+            if gain["gain"].isna().all():  # a score this study never stored
+                continue
+            model = fit(gain, target)
             if model is not None:
                 fitted.append(model)
     return fitted

@@ -17,26 +17,35 @@ from gan_oversampling.report.published import (
     PUBLISHED_MNIST_TESTS,
     PUBLISHED_SOURCE,
 )
+from gan_oversampling.report.scores import MINORITY_F1, Score
 from gan_oversampling.samplers.registry import BASELINE, method_kind
+from gan_oversampling.study.fold_table import FOLD_METRICS
 
 METRICS = ["precision", "recall", "f1"]
 ROLES = ["majority", "minority"]
+CLASSIFIER = "classifier"
 
 # Columns of a scores frame that are not difficulty factors.
 BASE_COLUMNS = {
-    "study", "test_key", "method", "source", "seed", "iterations", "classifier", "cv",
+    "study", "test_key", "method", "source", "seed", "iterations", CLASSIFIER, "cv",
     "fit_seconds", "eval_seconds", "versions", "finished_at", "fold", "class_label",
-    "class_role", "precision", "recall", "f1", "support",
+    "class_role", "precision", "recall", "f1", "support", *FOLD_METRICS,
 }
 
 
 def factor_columns(frame: pd.DataFrame) -> list[str]:
     """The difficulty factors of the study, in the order the store gives them (the repeat
-    numbering a test's draws is not one)."""
-    return [
+    numbering a test's draws is not one), then the classifier when the study crosses
+    several (each test is then run once per classifier)."""
+    factors = [
         column for column in frame.columns
         if column not in BASE_COLUMNS and column != statistics.REPEAT
     ]
+    return factors + ([CLASSIFIER] if crosses_classifiers(frame) else [])
+
+
+def crosses_classifiers(frame: pd.DataFrame) -> bool:
+    return CLASSIFIER in frame.columns and frame[CLASSIFIER].nunique() > 1
 
 
 def unit_draw(frame: pd.DataFrame) -> list[str]:
@@ -76,9 +85,11 @@ def complete_tests(frame: pd.DataFrame) -> list[str]:
 
 
 def fold_means(frame: pd.DataFrame) -> pd.DataFrame:
-    """Mean precision, recall and F1 over folds, one row per (test, method, class role)."""
+    """Mean precision, recall and F1 (and the fold-level scores, where stored) over folds,
+    one row per (test, method, class role)."""
     keys = ["test_key", "method", "class_role"]
-    means = frame.groupby(keys, sort=False)[METRICS].mean().reset_index()
+    scores = METRICS + [name for name in FOLD_METRICS if name in frame.columns]
+    means = frame.groupby(keys, sort=False)[scores].mean().reset_index()
     factors = factor_columns(frame)
     test_factors = frame.drop_duplicates("test_key")[["test_key", *factors]]
     return means.merge(test_factors, on="test_key", how="left")
@@ -219,32 +230,40 @@ def factor_table_wide(long_table: pd.DataFrame) -> pd.DataFrame:
     return wide.reindex(columns=minority_first)
 
 
-def minority_f1_by_test(frame: pd.DataFrame) -> pd.DataFrame:
-    """Fold-mean minority F1, one row per complete test, one column per stored method."""
+def score_by_test(frame: pd.DataFrame, score: Score = MINORITY_F1) -> pd.DataFrame:
+    """Fold-mean `score`, one row per complete test, one column per stored method."""
     means = _complete_means(frame)
-    minority = means[means["class_role"] == "minority"]
-    table = minority.pivot_table(index="test_key", columns="method", values="f1", aggfunc="first")
+    rows = means[means["class_role"] == score.role]
+    table = rows.pivot_table(index="test_key", columns="method", values=score.column,
+                             aggfunc="first", dropna=False)
     tests = [key for key in test_order(frame) if key in table.index]
     methods = [method for method in method_order(frame) if method in table.columns]
     return table.reindex(index=tests, columns=methods)
 
 
-def method_summary(frame: pd.DataFrame) -> pd.DataFrame:
-    """Per method: mean F1 per class, average rank by minority F1 (1 = best, ties averaged)
-    and wins (tests where it has the best minority F1; a shared best counts for each)."""
-    by_test = minority_f1_by_test(frame)
-    ranks = by_test.rank(axis=1, ascending=False, method="average")
-    best = by_test.max(axis=1)
+def minority_f1_by_test(frame: pd.DataFrame) -> pd.DataFrame:
+    """Fold-mean minority F1, one row per complete test, one column per stored method."""
+    return score_by_test(frame, MINORITY_F1)
+
+
+def method_summary(frame: pd.DataFrame, score: Score = MINORITY_F1) -> pd.DataFrame:
+    """Per method: mean F1 per class (and the mean `score`, when it is not minority F1),
+    average rank by `score` (1 = best, ties averaged) and wins (tests where it has the
+    best `score`; a shared best counts for each)."""
+    by_test = score_by_test(frame, score)
+    ranks = by_test.rank(axis=1, ascending=score.lower_is_better, method="average")
+    best = by_test.min(axis=1) if score.lower_is_better else by_test.max(axis=1)
     wins = by_test.eq(best, axis=0).sum()
     headline = headline_table(frame)
+    columns = {
+        "method": list(by_test.columns),
+        "majority_f1": [headline.loc["majority", m] for m in by_test.columns],
+        "minority_f1": [headline.loc["minority", m] for m in by_test.columns],
+    }
+    if score != MINORITY_F1:
+        columns[score.column] = by_test.mean().to_numpy()
     summary = pd.DataFrame(
-        {
-            "method": list(by_test.columns),
-            "majority_f1": [headline.loc["majority", method] for method in by_test.columns],
-            "minority_f1": [headline.loc["minority", method] for method in by_test.columns],
-            "average_rank": ranks.mean().to_numpy(),
-            "wins": wins.to_numpy().astype(int),
-        }
+        {**columns, "average_rank": ranks.mean().to_numpy(), "wins": wins.to_numpy().astype(int)}
     )
     return summary.sort_values("average_rank", kind="stable").reset_index(drop=True)
 
@@ -254,9 +273,9 @@ def methods_of_kind(frame: pd.DataFrame, kind: str) -> list[str]:
     return [method for method in method_order(frame) if method_kind(method) == kind]
 
 
-def generator_vs_best_classic(frame: pd.DataFrame, generator: str,
-                              rope: float | None = None) -> pd.DataFrame | None:
-    """Per test: a generator's minority F1 against the best classic oversampler's; None
+def generator_vs_best_classic(frame: pd.DataFrame, generator: str, rope: float | None = None,
+                              score: Score = MINORITY_F1) -> pd.DataFrame | None:
+    """Per test: a generator's `score` against the best classic oversampler's; None
     without both.
 
     The verdict comes from the correlated Bayesian t-test on the test's paired fold scores
@@ -264,15 +283,16 @@ def generator_vs_best_classic(frame: pd.DataFrame, generator: str,
     equivalent) when that outcome has posterior probability >= 0.95, else "undecided".
     """
     rope = statistics.Settings().rope if rope is None else rope
-    by_test = minority_f1_by_test(frame)
+    by_test = score_by_test(frame, score)
     classic = [method for method in methods_of_kind(frame, "classic") if method in by_test]
     if generator not in by_test.columns or not classic:
         return None
     best_method = by_test[classic].idxmax(axis=1)
     best_f1 = by_test[classic].max(axis=1)
     draws = unit_draw(frame)
-    folds = frame[frame["class_role"] == "minority"].pivot_table(
-        index="test_key", columns=["method", *draws, "fold"], values="f1", aggfunc="first")
+    folds = frame[frame["class_role"] == score.role].pivot_table(
+        index="test_key", columns=["method", *draws, "fold"], values=score.column,
+        aggfunc="first")
     # baycomp's `runs`: the cross-validations (draws) of a test; its folds are K x runs.
     runs = frame[statistics.REPEAT].nunique() if draws else 1
     probabilities = [statistics.rope_probabilities(folds.loc[key, best].dropna(),
@@ -282,9 +302,9 @@ def generator_vs_best_classic(frame: pd.DataFrame, generator: str,
     return pd.DataFrame(
         {
             "test_key": by_test.index,
-            f"{generator}_minority_f1": by_test[generator].to_numpy(),
+            f"{generator}_{_column_name(score)}": by_test[generator].to_numpy(),
             "best_classic": best_method.to_numpy(),
-            "best_classic_minority_f1": best_f1.to_numpy(),
+            f"best_classic_{_column_name(score)}": best_f1.to_numpy(),
             "difference": (by_test[generator] - best_f1).to_numpy(),
             "p_better": [better for _, _, better in probabilities],
             "p_equivalent": [equivalent for _, equivalent, _ in probabilities],
@@ -292,6 +312,10 @@ def generator_vs_best_classic(frame: pd.DataFrame, generator: str,
             "verdict": [statistics.verdict(*p) for p in probabilities],
         }
     )
+
+
+def _column_name(score: Score) -> str:
+    return "minority_f1" if score == MINORITY_F1 else score.column
 
 
 def timings_table(frame: pd.DataFrame) -> pd.DataFrame:

@@ -1,9 +1,11 @@
-"""The one interface every oversampling method of a study implements.
+"""The one interface every method of a study implements.
 
 A method is an entry of the registry (`samplers.registry`): a name, a kind, an optional
-settings model (its table in a study file) and one function that oversamples a BATCH of
-training folds. A generator such as the CGAN trains the models of all folds of the batch
-as one computation; a classic method loops over them. The imbalanced-learn samplers that
+settings model (its table in a study file), one function that resamples a BATCH of
+training folds and, for a method that changes how the classifier learns (class weights,
+a tuned decision threshold, an undersampling ensemble), one hook that adapts the study's
+classifier. A generator such as the CGAN trains the models of all folds of the batch as
+one computation; a classic method loops over them. The imbalanced-learn samplers that
 users import (`CGANOversampler`, ...) call the same function with a batch of one fold, so
 what a user imports is what a study measures.
 """
@@ -22,7 +24,10 @@ from pydantic import BaseModel
 from gan_oversampling.errors import UserError
 from gan_oversampling.gan.stopping import StopRecord
 
-MethodKind = Literal["baseline", "classic", "generative"]
+# baseline: the fold as it is; classic: an oversampler of imbalanced-learn or smote-variants
+# (with or without cleaning); generative: a trained generator; alternative: another way to
+# handle imbalance (undersampling, class weights, a tuned threshold, an ensemble).
+MethodKind = Literal["baseline", "classic", "generative", "alternative"]
 # Work advanced, in progress units: one fold of a classic method is 1; a GAN fold counts
 # its iterations / 100, so the bar moves with the time spent.
 WorkProgress = Callable[[float], None]
@@ -66,17 +71,25 @@ class BatchResult:
 
 
 ResampleFolds = Callable[..., BatchResult]
+# (classifier, settings, seed) -> the classifier to fit in its place.
+AdaptClassifier = Callable[[Any, Any, int], Any]
 
 
 @dataclass(frozen=True)
 class Method:
-    """One oversampling method as a study runs it.
+    """One method as a study runs it.
 
     `resample(folds, settings, classes, progress)` returns one `Resampled` per fold, in
     order. `classes` are the labels every fold of the batch shares (a conditional
     generator is conditioned on all of them, also when a fold lacks one).
     `seed_streams` name the per-fold seeds the method draws from; a study derives each
     from its seed, the test and the fold under that name, so renaming one changes results.
+
+    `adapt_classifier(classifier, settings, seed)`, when given, returns what is fitted
+    in place of the study's fresh classifier (the same object with class weights, or a
+    wrapper around it); `settings` are those of the registry entry named `adapter`.
+    `check_classifier(classifier)` raises ValueError when the hook cannot adapt that
+    classifier; a study calls it when the study file is read.
     """
 
     name: str
@@ -95,6 +108,18 @@ class Method:
     # Raises UserError when the method cannot run here (a missing package); a study calls
     # it before anything is written.
     check_available: Callable[[], Any] = field(default=lambda: None)
+    # False: the training folds reach the classifier as they are (in their order).
+    resamples: bool = True
+    adapt_classifier: AdaptClassifier | None = None
+    adapter: str | None = None  # the entry whose settings `adapt_classifier` reads
+    check_classifier: Callable[[Any], None] = field(default=lambda classifier: None)
+    resampler: str | None = None  # the entry whose resampling this is, if not its own
+
+    @property
+    def resampling(self) -> str:
+        """The registry entry that resamples for this method: methods with the same one
+        resample a fold alike (same function, settings and seeds)."""
+        return self.resampler or self.name
 
     def iterations(self, settings: Any) -> int | None:
         """Training iterations per fold, for the results store; None for no training."""
@@ -136,6 +161,19 @@ def resample_one_by_one(make_sampler: Callable[[TrainingFold, Any], Any]) -> Res
         return BatchResult(resampled, time.perf_counter() - started)
 
     return resample
+
+
+def keep_folds(
+    folds: Sequence[TrainingFold],
+    settings=None,
+    classes=None,
+    progress: WorkProgress | None = None,
+) -> BatchResult:
+    """A batch function that hands every fold on as it is (methods that do not resample)."""
+    for _ in folds:
+        if progress is not None:
+            progress(1.0)
+    return BatchResult([Resampled(fold.X, fold.y) for fold in folds], 0.0)
 
 
 def target_counts(fold: TrainingFold) -> dict:

@@ -2,22 +2,21 @@
 
 Each training fold gets its own sampler. Neighbour counts shrink to what the smallest
 class allows: with 100 majority rows at ratio 0.1 a training fold holds 8 minority rows,
-fewer than some defaults.
+fewer than some defaults. SMOTE-Tomek and SMOTE-ENN oversample with that SMOTE, then
+remove rows: both rows of every Tomek link, or every row its three nearest neighbours
+outvote (edited nearest neighbours), imbalanced-learn's cleaning defaults.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
+from imblearn.combine import SMOTEENN, SMOTETomek
 from imblearn.over_sampling import ADASYN, SMOTE, BorderlineSMOTE, RandomOverSampler
 
 from gan_oversampling.errors import UserError
 from gan_oversampling.samplers.base import (
-    BatchResult,
     Method,
-    Resampled,
     TrainingFold,
-    WorkProgress,
+    keep_folds,
     require_rows,
     resample_one_by_one,
     target_counts,
@@ -41,18 +40,6 @@ class FoldADASYN(ADASYN):
             ) from None
 
 
-def _keep_folds(
-    folds: Sequence[TrainingFold],
-    settings=None,
-    classes=None,
-    progress: WorkProgress | None = None,
-) -> BatchResult:
-    for _ in folds:
-        if progress is not None:
-            progress(1.0)
-    return BatchResult([Resampled(fold.X, fold.y) for fold in folds], 0.0)
-
-
 def _random(fold: TrainingFold, settings) -> RandomOverSampler:
     require_rows("random", fold.y, 1)
     return RandomOverSampler(sampling_strategy=target_counts(fold), random_state=fold.seeds[0])
@@ -64,12 +51,20 @@ def _neighbours(method: str, fold: TrainingFold) -> int:
     return max(1, min(5, smallest - 1))
 
 
-def _smote(fold: TrainingFold, settings) -> SMOTE:
+def _smote(fold: TrainingFold, settings, method: str = "smote") -> SMOTE:
     return SMOTE(
         sampling_strategy=target_counts(fold),
-        k_neighbors=_neighbours("smote", fold),
+        k_neighbors=_neighbours(method, fold),
         random_state=fold.seeds[0],
     )
+
+
+def _smote_tomek(fold: TrainingFold, settings) -> SMOTETomek:
+    return SMOTETomek(smote=_smote(fold, settings, "smote-tomek"), random_state=fold.seeds[0])
+
+
+def _smote_enn(fold: TrainingFold, settings) -> SMOTEENN:
+    return SMOTEENN(smote=_smote(fold, settings, "smote-enn"), random_state=fold.seeds[0])
 
 
 def _borderline_smote(fold: TrainingFold, settings) -> BorderlineSMOTE:
@@ -92,7 +87,8 @@ NONE = Method(
     name="none",
     kind="baseline",
     summary="no oversampling: the classifier learns from the training fold as it is",
-    resample=_keep_folds,
+    resample=keep_folds,
+    resamples=False,
 )
 
 
@@ -116,4 +112,10 @@ CLASSIC_METHODS = (
         _borderline_smote,
     ),
     _classic("adasyn", "ADASYN: more synthetic rows where the minority is harder", _adasyn),
+    _classic("smote-tomek", "SMOTE, then both rows of every Tomek link removed", _smote_tomek),
+    _classic(
+        "smote-enn",
+        "SMOTE, then rows their nearest neighbours outvote removed (edited nearest neighbours)",
+        _smote_enn,
+    ),
 )

@@ -284,7 +284,35 @@ DATA_NOT_HASHED = ("allow_leaks",)
 # no excluded column; no columns or overlap factor (difficulty/transforms.py).
 DATA_HASHED_ONLY_IF_CHANGED = {"exclude": [], "feature_counts": None, "overlaps": None}
 
-DataSpec = Annotated[MnistData | CyberData | KddData | TableData, Field(discriminator="kind")]
+TabularPart = Annotated[CyberData | KddData | TableData, Field(discriminator="kind")]
+
+
+class SuiteData(StrictModel):
+    """Several tabular sources in one study, their tests side by side (each source's
+    dataset or task is a level of the `dataset` factor). A kind appears once."""
+
+    kind: Literal["suite"]
+    parts: list[TabularPart]
+
+    @field_validator("parts")
+    @classmethod
+    def _one_part_per_kind(cls, parts: list) -> list:
+        if not parts:
+            raise ValueError("needs at least one part")
+        kinds = [part.kind for part in parts]
+        if len(set(kinds)) != len(kinds):
+            raise ValueError("each data kind may be one part only")
+        return parts
+
+    def build_source(self, data_dir: str | Path | None):
+        from gan_oversampling.difficulty.suite import SuiteSource
+
+        return SuiteSource([part.build_source(data_dir) for part in self.parts])
+
+
+DataSpec = Annotated[
+    MnistData | CyberData | KddData | TableData | SuiteData, Field(discriminator="kind")
+]
 # Every `kind` a data table may name, read off the union so the two never disagree.
 DATA_KINDS = frozenset(
     kind

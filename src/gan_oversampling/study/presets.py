@@ -1,4 +1,5 @@
-"""Built-in studies: the published grids and a quick subset of them."""
+"""Built-in studies: the published grids, quick subsets of them, and every way to handle
+imbalance against the CGAN on the cybersecurity and NSL-KDD tests."""
 
 from __future__ import annotations
 
@@ -6,11 +7,12 @@ import json
 from pathlib import Path
 
 from gan_oversampling.errors import UserError
-from gan_oversampling.samplers.registry import BASELINE, CGAN, names_of_kind
+from gan_oversampling.samplers.registry import BASELINE, CGAN
 from gan_oversampling.study.spec import StudySpec, load_study_file, parse_study
 
 BASELINE_AND_CGAN = [BASELINE, CGAN]
-CLASSIC_AND_CGAN = [BASELINE, *names_of_kind("classic"), CGAN]
+# The published cybersecurity study's methods (later classic oversamplers are not in it).
+CLASSIC_AND_CGAN = [BASELINE, "random", "smote", "borderline-smote", "adasyn", CGAN]
 # The original study's generator output: raw tanh values, never clipped or rounded.
 PAPER_MNIST_CGAN = {"output_range": "tanh"}
 # The cybersecurity study's CGAN: the protocol settings, a fixed 1,500 iterations.
@@ -147,6 +149,36 @@ PRESETS: dict[str, dict] = {
         "evaluation": STRATIFIED_5,
         "complexity": {},
     },
+}
+
+
+def _part(preset: str) -> dict:
+    """A preset's data table, to be a part of a suite."""
+    return PRESETS[preset]["data"]
+
+
+# Every way to handle imbalance, each on the same folds (see samplers/registry.py).
+SHOWDOWN_METHODS = [
+    BASELINE, "random", "smote", "borderline-smote", "adasyn", "smote-tomek", "smote-enn",
+    "polynom-fit-smote", "prowsyn", CGAN, "random-under", "easy-ensemble", "class-weight",
+    "threshold", "smote+threshold", f"{CGAN}+threshold",
+]
+PRESETS["imbalance-showdown"] = {
+    "name": "imbalance-showdown",
+    "description": (
+        "Every way to handle imbalance against the CGAN, on the quick-cyber tests and the "
+        "NSL-KDD tasks (60 tests): no resampling; random, SMOTE, Borderline-SMOTE, ADASYN, "
+        "SMOTE-Tomek, SMOTE-ENN, polynom-fit-SMOTE and ProWSyn oversampling; the CGAN; "
+        "random undersampling and EasyEnsemble; class weights; a decision threshold tuned "
+        "for minority F1 on inner folds, alone and after SMOTE and the CGAN. Each crossed "
+        "with weak learners (logistic regression, the paper's network) and a strong one "
+        "(LightGBM); stratified 5-fold; the CGAN for 1,500 iterations."
+    ),
+    "data": {"kind": "suite", "parts": [_part("quick-cyber"), _part("nsl-kdd")]},
+    "methods": SHOWDOWN_METHODS,
+    CGAN: {"iterations": 1500},
+    "evaluation": {**STRATIFIED_5,
+                   "classifier": ["logistic-regression", "paper-mlp", "lightgbm"]},
 }
 
 

@@ -13,7 +13,7 @@ result, so a caller can check a study before creating its results file.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
 
@@ -22,6 +22,7 @@ import numpy as np
 from gan_oversampling.difficulty import complexity
 from gan_oversampling.difficulty.base import REPEAT, TestCase
 from gan_oversampling.errors import UserError
+from gan_oversampling.evaluation.classifiers import make_classifier
 from gan_oversampling.evaluation.folds import make_folds
 from gan_oversampling.samplers.registry import get_method
 from gan_oversampling.study.executors import Executor, InlineExecutor
@@ -29,8 +30,11 @@ from gan_oversampling.study.measures import measure_tests
 from gan_oversampling.study.spec import StudySpec
 from gan_oversampling.study.store import ResultsStore, UnitFailure, UnitResult
 from gan_oversampling.study.units import (
+    CLASSIFIER,
     PreparedTest,
     Progress,
+    ResampledCache,
+    by_rows,
     derive_seed,
     failure,
     reason_text,
@@ -98,13 +102,18 @@ class RunPlan:
     n_failed: int = 0  # failed before and skipped
 
     def work(self, spec: StudySpec) -> float:
-        """Total work in progress units (see `Method.work_per_fold`)."""
+        """Total work in progress units (see `Method.work_per_fold`). The classifiers of a
+        test, and the methods that resample alike (`cgan`, `cgan+threshold`), share its
+        resampled folds, so a test's rows count once per resampling."""
         per_fold = {
             name: get_method(name).work_per_fold(spec.method_settings(name))
             for name in spec.methods
         }
         n_folds = spec.evaluation.n_splits
-        return sum(per_fold[m] * n_folds for _, methods in self.pending for m in methods)
+        resampling = {name: get_method(name).resampling for name in spec.methods}
+        resampled = {(case.rows_key, resampling[m]): m
+                     for case, methods in self.pending for m in methods}
+        return sum(per_fold[m] * n_folds for m in resampled.values())
 
 
 def run_study(
@@ -155,17 +164,21 @@ def check_study(
     data_dir: Path | None = None,
     filters: dict[str, list[str]] | None = None,
 ) -> CheckedStudy:
-    """Everything that can be checked before training, writing nothing: the data source,
-    the leak guard of a tabular source (a feature that alone separates the classes), the
-    selected tests (`filters`), and the folds of every selected test (too many stratified
-    folds for a class shows here). UserError on the first problem."""
+    """Everything that can be checked before training, writing nothing: the methods' and
+    classifiers' packages, the data source, the leak guard of a tabular source (a feature
+    that alone separates the classes), the selected tests (`filters`), and the folds of
+    every selected test (too many stratified folds for a class shows here). UserError on
+    the first problem."""
     for name in spec.methods:
         get_method(name).check_available()
+    for name in spec.evaluation.classifiers:
+        make_classifier(name, 0)  # a classifier of an optional package that is missing
     if spec.complexity is not None:
         complexity.check_available()
     source = spec.data.build_source(data_dir)
     listed = select_listed(source.cases(), spec.tests)
-    cases = select_cases(repeated_cases(listed, spec.seed, spec.repeats), filters or {})
+    crossed = crossed_cases(listed, spec.evaluation.classifiers)
+    cases = select_cases(repeated_cases(crossed, spec.seed, spec.repeats), filters or {})
     check_leaks = getattr(source, "check_leaks", None)
     if check_leaks is not None:
         check_leaks()
@@ -196,6 +209,15 @@ def repeated_cases(cases: list[TestCase], study_seed: int, repeats: int) -> list
         for case in cases
         for repeat in range(repeats)
     ]
+
+
+def crossed_cases(cases: list[TestCase], classifiers: list[str]) -> list[TestCase]:
+    """Each test once per classifier when a study names several (the classifier becomes a
+    factor, the key gets its name: `tor-n100-ir0.1-lightgbm`); the tests as they are for
+    one. The classifiers of a test share its rows, folds and resampled folds."""
+    if len(classifiers) == 1:
+        return cases
+    return [case.crossed(CLASSIFIER, name) for case in cases for name in classifiers]
 
 
 def select_cases(cases: list[TestCase], filters: dict[str, list[str]]) -> list[TestCase]:
@@ -296,25 +318,30 @@ def compute_group(
     that resample fold by fold, then each method that batches tests, for all the group's
     tests at once (their GANs train as one batch). A test that cannot be prepared fails
     every unit of it."""
-    tests = []
+    tests, prepared = [], {}
     for case, methods in group:
         try:
-            tests.append(PreparedTest.build(case, *source.load(case), spec, source))
+            if case.rows_key not in prepared:  # the classifiers of a test share its folds
+                prepared[case.rows_key] = PreparedTest.build(case, *source.load(case), spec,
+                                                             source)
+            tests.append(replace(prepared[case.rows_key], case=case))
         except Exception as exc:  # one test's data must not stop the others
             reason = f"preparing the test failed: {reason_text(exc)}"
             for name in methods:
                 yield failure(spec, case, name, reason)
     methods_of = {case.key: methods for case, methods in group}
-    for test in tests:
-        for name in methods_of[test.case.key]:
+    cache: ResampledCache = {}  # each test's folds, resampled once per resampling method
+    for copies in by_rows(tests).values():
+        for name in spec.methods:
             method = get_method(name)
-            if not method.batches_tests:
-                yield from run_method(spec, [test], method, progress)
+            pending = [test for test in copies if name in methods_of[test.case.key]]
+            if not method.batches_tests and pending:
+                yield from run_method(spec, pending, method, progress, cache)
     for name in spec.methods:
         method = get_method(name)
         batch = [test for test in tests if name in methods_of[test.case.key]]
         if method.batches_tests and batch:
-            yield from run_method(spec, batch, method, progress)
+            yield from run_method(spec, batch, method, progress, cache)
 
 
 def batch_groups(pending, max_gans: int, spec: StudySpec, n_workers: int = 1) -> Iterable[list]:
@@ -328,13 +355,16 @@ def batch_groups(pending, max_gans: int, spec: StudySpec, n_workers: int = 1) ->
     workers = max(1, n_workers)
     by_features: dict = {}
     for case, methods in sorted(pending, key=lambda item: str(_feature_count(item[0]))):
-        by_features.setdefault(_feature_count(case), []).append((case, methods))
-    for tests in by_features.values():
+        # The classifiers of a test stay in one group: its folds are resampled once.
+        rows = by_features.setdefault(_feature_count(case), {})
+        rows.setdefault(case.rows_key, []).append((case, methods))
+    for bundles in by_features.values():
+        tests = list(bundles.values())
         n_groups = -(-len(tests) // limit)
         n_groups = min(len(tests), -(-n_groups // workers) * workers)
         bounds = np.linspace(0, len(tests), n_groups + 1).round().astype(int)
         for start, stop in zip(bounds[:-1], bounds[1:], strict=True):
-            yield tests[start:stop]
+            yield [item for copies in tests[start:stop] for item in copies]
 
 
 def _feature_count(case: TestCase):

@@ -18,14 +18,18 @@ from pydantic import (
     ValidationError,
     create_model,
     field_validator,
+    model_validator,
 )
 
 from gan_oversampling.difficulty.complexity import DEFAULT_MEASURES, MEASURES
 from gan_oversampling.errors import UserError, one_line
+from gan_oversampling.evaluation.classifiers import make_classifier
 from gan_oversampling.samplers.registry import (
     BASELINE,
     CGAN,
+    COMBINE,
     METHODS,
+    get_method,
     settings_sections,
 )
 from gan_oversampling.study.data_spec import (  # noqa: F401  (the data models, re-exported)
@@ -41,16 +45,42 @@ from gan_oversampling.study.data_spec import (  # noqa: F401  (the data models, 
     TableData,
 )
 
+ClassifierName = Literal[
+    "paper-mlp", "logistic-regression", "random-forest", "knn", "svm", "lightgbm",
+    "hist-gradient-boosting",
+]
+PrimaryMetric = Literal[
+    "minority-f1", "pr-auc", "roc-auc", "balanced-accuracy", "mcc", "g-mean"
+]
+
 
 class EvaluationSpec(StrictModel):
-    """Folds and classifier; the same folds serve every method of a test."""
+    """Folds and classifier(s); the same folds serve every method of a test.
+
+    Several classifiers cross with every test: each test is run once per classifier, and
+    `classifier` becomes a factor of the study (see `study.runner.crossed_cases`).
+    """
 
     cv: Literal["kfold", "stratified"] = "kfold"
     n_splits: Annotated[int, Field(ge=2, le=20)] = 5
     cv_seed: int = 0
-    classifier: Literal[
-        "paper-mlp", "logistic-regression", "random-forest", "knn", "svm"
-    ] = "paper-mlp"
+    classifier: ClassifierName | list[ClassifierName] = "paper-mlp"
+
+    @field_validator("classifier")
+    @classmethod
+    def _classifier(cls, classifier: str | list[str]) -> str | list[str]:
+        if isinstance(classifier, str):
+            return classifier
+        if not classifier:
+            raise ValueError("needs at least one classifier")
+        if len(set(classifier)) != len(classifier):
+            raise ValueError("classifiers must be unique")
+        # One classifier in a list is the same study as that classifier alone.
+        return classifier[0] if len(classifier) == 1 else classifier
+
+    @property
+    def classifiers(self) -> list[str]:
+        return [self.classifier] if isinstance(self.classifier, str) else list(self.classifier)
 
 
 class StatisticsSpec(StrictModel):
@@ -61,6 +91,7 @@ class StatisticsSpec(StrictModel):
     tests with a test fold holding fewer minority rows are flagged (their F1 rests on a
     handful of rows); `exclude_small_tests` leaves them out of the statistics.
     `bootstrap_samples` and `seed` drive the bootstrap intervals and posterior draws.
+    `primary_metric` is the score the statistics compare methods on.
     """
 
     rope: Annotated[float, Field(ge=0, lt=1)] = 0.01
@@ -68,6 +99,9 @@ class StatisticsSpec(StrictModel):
     exclude_small_tests: bool = False
     bootstrap_samples: Annotated[int, Field(ge=100, le=1_000_000)] = 10_000
     seed: Annotated[int, Field(ge=0)] = 0
+    # The score the statistics and the answer compare methods on; the report shows the
+    # others beside it. Minority F1 is the published studies' score.
+    primary_metric: PrimaryMetric = "minority-f1"
 
 
 class ComplexitySpec(StrictModel):
@@ -128,18 +162,40 @@ class _StudyFields(StrictModel):
     def _methods(cls, methods: list[str]) -> list[str]:
         if not methods:
             raise ValueError("needs at least one method")
-        unknown = [name for name in methods if name not in METHODS]
+        unknown = [name for name in methods if name not in METHODS and COMBINE not in name]
         if unknown:
             raise ValueError(f"unknown method(s) {', '.join(unknown)}; known: {', '.join(METHODS)}")
+        for name in methods:
+            try:
+                get_method(name)
+            except UserError as exc:
+                raise ValueError(str(exc)) from None
         if len(set(methods)) != len(methods):
             raise ValueError("methods must be unique")
         return methods
 
-    def method_settings(self, method: str):
-        """The settings of `method` (its table of the study file); None if it has none."""
-        if method not in settings_sections():
+    @model_validator(mode="after")
+    def _methods_fit_the_classifiers(self):
+        # A method that adapts the classifier (class weights) may not handle every one.
+        for name in self.methods:
+            method = get_method(name)
+            if method.adapt_classifier is None:
+                continue
+            for classifier in self.evaluation.classifiers:
+                try:
+                    method.check_classifier(make_classifier(classifier, 0))
+                except ValueError as exc:
+                    raise ValueError(f"method {name!r} cannot be used with classifier "
+                                     f"{classifier!r}: {exc}") from None
+        return self
+
+    def method_settings(self, method: str | None):
+        """The settings of `method` (its table of the study file; a combination reads its
+        resampling method's); None if it has none."""
+        section = None if method is None else method.split(COMBINE)[0]
+        if section not in settings_sections():
             return None
-        return getattr(self, _section_field(method))
+        return getattr(self, _section_field(section))
 
     @property
     def device(self) -> str:

@@ -26,12 +26,13 @@ import pandas as pd
 
 from gan_oversampling.errors import UserError
 from gan_oversampling.gan.stopping import StopRecord
-from gan_oversampling.study import gan_stops
+from gan_oversampling.study import fold_table, gan_stops
 from gan_oversampling.study.dbfile import RunLock, describe, mapped_errors, settings_diff
 
 APPLICATION_ID = 0x47414E4F  # "GANO": marks a file as one of our results databases
-# 2 added `faults`, 3 `sample_columns`, `complexity` and `gan_stops`; an older file gets
-# the tables it lacks when a run opens it, nothing else changes.
+# 2 added `faults`; 3 `sample_columns`, `complexity`, `gan_stops` and `fold_metrics` (with
+# its columns in the `results` view, see fold_table.py). An older file gets the tables it
+# lacks when a run opens it, nothing else changes.
 SCHEMA_VERSION = 3
 
 SCHEMA = """
@@ -108,11 +109,6 @@ CREATE TABLE IF NOT EXISTS complexity(
     computed_at TEXT NOT NULL,
     PRIMARY KEY(study, test_key, measure)
 );
-CREATE VIEW IF NOT EXISTS results AS
-    SELECT u.study, u.test_key, u.method, u.source, u.factors, u.seed, u.iterations,
-           u.classifier, u.cv, u.fit_seconds, u.eval_seconds, u.versions, u.finished_at,
-           s.fold, s.class_label, s.class_role, s.precision, s.recall, s.f1, s.support
-    FROM scores s JOIN units u USING(unit_id);
 """ + gan_stops.SCHEMA
 
 
@@ -139,6 +135,8 @@ class UnitResult:
     sample_columns: list[dict] | None = None
     losses: dict[int, np.ndarray] = field(default_factory=dict)  # fold -> (iterations, 3)
     stops: dict[int, StopRecord] = field(default_factory=dict)  # fold -> how its GAN stopped
+    # One dict per fold: fold, then each fold-level score (NaN: could not be computed).
+    fold_metrics: list[dict] = field(default_factory=list)
 
 
 @dataclass
@@ -188,7 +186,7 @@ class ResultsStore:
                 db.execute("PRAGMA foreign_keys = ON")
                 db.execute("PRAGMA journal_mode = WAL")
                 with db:
-                    db.executescript(SCHEMA)
+                    db.executescript(SCHEMA + fold_table.TABLE + fold_table.RESULTS_VIEW)
                     db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
                     db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
             except BaseException:
@@ -347,6 +345,7 @@ class ResultsStore:
             if unit.samples and unit.sample_columns is not None:
                 self._db.execute("INSERT INTO sample_columns VALUES (?, ?)",
                                  (unit_id, json.dumps(unit.sample_columns)))
+            self._db.executemany(fold_table.INSERT, fold_table.rows(unit_id, unit.fold_metrics))
             self._db.executemany(
                 "INSERT INTO losses VALUES (?, ?, ?, ?)",
                 [
@@ -387,16 +386,20 @@ class ResultsStore:
 
     @mapped_errors
     def scores_frame(self, study: str | None = None) -> pd.DataFrame:
-        """One row per (test, method, fold, class), with each factor as its own column."""
+        """One row per (test, method, fold, class), each factor a column of its own, and
+        the fold-level scores (NaN where there are none)."""
         query = "SELECT * FROM results"
         params: tuple = ()
         if study is not None:
             query += " WHERE study = ?"
             params = (study,)
         frame = pd.read_sql_query(query + " ORDER BY rowid", self._db, params=params)
+        frame = fold_table.with_every_metric(frame)
         if frame.empty:
             return frame
         factors = pd.DataFrame([json.loads(text) for text in frame["factors"]], index=frame.index)
+        # A study crossing classifiers has a `classifier` factor: the unit's column.
+        factors = factors.drop(columns=[name for name in factors if name in frame.columns])
         return pd.concat([frame.drop(columns=["factors"]), factors], axis=1)
 
     def samples(self, study: str) -> Iterator[tuple[str, str, str, int, np.ndarray]]:

@@ -2,9 +2,14 @@
 
 Every method goes through the same steps, read off its registry entry (`samplers.registry`).
 
-The protocol of each fold: oversample the training fold only (or not, for the baseline),
-shuffle the augmented rows (`random_state=0`, as the original does), fit a fresh
-classifier, score each class on the untouched test fold.
+The protocol of each fold: resample the training fold only (or not, for the baseline
+and the methods that change how the classifier learns instead), shuffle the resampled
+rows (`random_state=0`, as the original does), fit a fresh classifier (adapted by the
+method's hook, if it has one: class weights, a tuned threshold, an ensemble), score each
+class and the fold as a whole on the untouched test fold.
+
+Tests crossed with several classifiers (`TestCase.crossed`) share their rows and seeds:
+their training folds are resampled once, and each classifier learns from the same rows.
 
 A unit that cannot be computed becomes a `UnitFailure` with its reason: the method failed
 or diverged on a fold, it produced non-finite rows (which never reach a classifier), or
@@ -29,7 +34,7 @@ from gan_oversampling.difficulty.base import TestCase
 from gan_oversampling.errors import UnitFault, UserError
 from gan_oversampling.evaluation.classifiers import make_classifier
 from gan_oversampling.evaluation.folds import make_folds
-from gan_oversampling.evaluation.metrics import evaluate_fold
+from gan_oversampling.evaluation.metrics import score_fitted
 from gan_oversampling.gan.stopping import StopRecord
 from gan_oversampling.samplers.base import Method, Resampled, TrainingFold
 from gan_oversampling.study.spec import StudySpec
@@ -37,6 +42,7 @@ from gan_oversampling.study.store import UnitFailure, UnitResult
 
 LABELS = (0, 1)
 ROLES = {0: "majority", 1: "minority"}
+CLASSIFIER = "classifier"  # the factor of a study that crosses several classifiers
 N_SAMPLE_ROWS = 10  # rows kept per class for the report's sample grids
 Progress = Callable[[float, str], None]  # (work units advanced, description)
 _REASON_LIMIT = 300  # characters of a failure's reason
@@ -86,13 +92,20 @@ class PreparedTest:
 
 
 
+def classifier_of(spec: StudySpec, case: TestCase) -> str:
+    """The classifier a test is scored with: its `classifier` factor in a study that
+    crosses several, else the study's one."""
+    return str(case.factors.get(CLASSIFIER, spec.evaluation.classifiers[0]))
+
+
 def training_folds(spec: StudySpec, test: PreparedTest, method: Method) -> list[TrainingFold]:
     """The test's training folds as `method` gets them: each with the rows it must generate
     (the minority class up to the majority's count) and its seeds."""
     folds = []
     for fold, (X_train, y_train) in enumerate(test.training_sets()):
         seeds = tuple(
-            derive_seed(spec.seed, test.case.key, fold, stream) for stream in method.seed_streams
+            derive_seed(spec.seed, test.case.rows_key, fold, stream)
+            for stream in method.seed_streams
         )
         folds.append(TrainingFold(X_train, y_train, minority_deficit(y_train), seeds))
     return folds
@@ -105,47 +118,79 @@ def minority_deficit(y_train: np.ndarray) -> dict[int, int]:
     return {1: max(0, int(counts[0] - counts[1]))}
 
 
+# (resampling method, rows_key) -> a test's resampled folds and the seconds they took.
+ResampledCache = dict[tuple[str, str], tuple[list[Resampled], float]]
+
+
 def run_method(
-    spec: StudySpec, tests: list[PreparedTest], method: Method, progress: Progress
+    spec: StudySpec,
+    tests: list[PreparedTest],
+    method: Method,
+    progress: Progress,
+    cache: ResampledCache | None = None,
 ) -> list[UnitResult | UnitFailure]:
     """One unit per test: `method` resamples the training folds of all `tests` in one call
-    (a generator trains their models as one batch), then each test is scored. A test whose
-    folds break the method, or whose scoring fails, gets a `UnitFailure` instead."""
+    (a generator trains their models as one batch), then each test is scored. Tests that
+    share their rows (the classifiers of a test) are resampled once, and so are the
+    methods that resample alike (`cgan` and `cgan+threshold`) when they share `cache`.
+    A test whose folds break the method, or whose scoring fails, gets a `UnitFailure`."""
+    cache = {} if cache is None else cache
+    shared = by_rows(tests)
+    to_resample = [copies[0] for copies in shared.values()
+            if (method.resampling, copies[0].case.rows_key) not in cache]
+    if to_resample:
+        try:
+            _resample(spec, to_resample, method, progress, cache)
+        except Exception as exc:  # a fault of the method on these folds, not of the study
+            if len(shared) > 1:
+                # One test can break a whole batch; alone, each test gets its own verdict (a
+                # GAN's result does not depend on its batch, so the others come out the same).
+                return [unit for copies in shared.values()
+                        for unit in run_method(spec, copies, method, progress, cache)]
+            return [failure(spec, test.case, method.name,
+                            f"{method.name} failed: {reason_text(exc)}") for test in tests]
+    return [_scored(spec, test, method, *cache[(method.resampling, test.case.rows_key)])
+            for test in tests]
+
+
+def _resample(spec: StudySpec, tests: list[PreparedTest], method: Method, progress: Progress,
+              cache: ResampledCache) -> None:
+    """Resample the training folds of `tests` in one call into `cache`. A batch's time is
+    shared evenly by its tests; each method and classifier that reuses a test's folds is
+    charged that whole share, what the resampling would cost it alone."""
     folds = [fold for test in tests for fold in training_folds(spec, test, method)]
-    label = tests[0].case.key if len(tests) == 1 else f"{len(tests)} tests"
+    label = tests[0].case.rows_key if len(tests) == 1 else f"{len(tests)} tests"
     description = f"{label} {method.name}" + (f" x{len(folds)}" if method.batches_tests else "")
-    try:
-        result = method.resample(
-            folds,
-            spec.method_settings(method.name),
-            LABELS,
-            lambda work: progress(work, description),
-        )
-    except Exception as exc:  # a fault of the method on these folds, not of the study
-        if len(tests) > 1:
-            # One test can break a whole batch; alone, each test gets its own verdict (a
-            # GAN's result does not depend on its batch, so the others come out the same).
-            return [unit for test in tests for unit in run_method(spec, [test], method, progress)]
-        return [failure(spec, tests[0].case, method.name,
-                        f"{method.name} failed: {reason_text(exc)}")]
-    units, first = [], 0
+    result = method.resample(
+        folds, spec.method_settings(method.name), LABELS, lambda work: progress(work, description)
+    )
+    first = 0
     for test in tests:
         resampled = result.folds[first : first + len(test.folds)]
+        cache[(method.resampling, test.case.rows_key)] = (resampled,
+                                                          result.fit_seconds / len(tests))
         first += len(test.folds)
-        faults = [(k, fold.fault) for k, fold in enumerate(resampled) if fold.fault]
-        if faults:
-            k, fault = faults[0]
-            units.append(failure(spec, test.case, method.name, f"fold {k}: {fault}",
-                                 training_stops(resampled)))
-            continue
-        try:
-            # A batch's time is shared evenly by its tests.
-            units.append(
-                score_unit(spec, test, method, resampled, result.fit_seconds / len(tests))
-            )
-        except Exception as exc:
-            units.append(failure(spec, test.case, method.name, reason_text(exc)))
-    return units
+
+
+def _scored(spec: StudySpec, test: PreparedTest, method: Method, resampled: list[Resampled],
+            fit_seconds: float) -> UnitResult | UnitFailure:
+    faults = [(k, fold.fault) for k, fold in enumerate(resampled) if fold.fault]
+    if faults:
+        k, fault = faults[0]
+        return failure(spec, test.case, method.name, f"fold {k}: {fault}",
+                       training_stops(resampled))
+    try:
+        return score_unit(spec, test, method, resampled, fit_seconds)
+    except Exception as exc:
+        return failure(spec, test.case, method.name, reason_text(exc))
+
+
+def by_rows(tests: list[PreparedTest]) -> dict[str, list[PreparedTest]]:
+    """The tests grouped by the rows they share (the classifiers of one test), in order."""
+    groups: dict[str, list[PreparedTest]] = {}
+    for test in tests:
+        groups.setdefault(test.case.rows_key, []).append(test)
+    return groups
 
 
 def failure(spec: StudySpec, case: TestCase, method: str, reason: str,
@@ -175,27 +220,27 @@ def score_unit(
 ) -> UnitResult:
     """Fit the classifier on each (resampled) training fold and score the test fold."""
     started = time.perf_counter()
-    scores = []
+    scores, fold_metrics = [], []
     for fold, (fold_rows, (_, _, X_test, y_test)) in enumerate(
         zip(resampled, test.fold_data, strict=True)
     ):
         X_train, y_train = fold_rows.X, fold_rows.y
-        if method.kind != "baseline":
+        if method.resamples:
             # The original shuffles the augmented rows before fitting.
             X_train, y_train = shuffle(X_train, y_train, random_state=0)
         if not np.isfinite(np.asarray(X_train, dtype=np.float64)).all():
             raise UnitFault(f"fold {fold}: {method.name} produced rows that are not finite "
                             "numbers (NaN or infinity)")
-        classifier = make_classifier(
-            spec.evaluation.classifier, derive_seed(spec.seed, test.case.key, fold, "classifier")
-        )
+        classifier = fold_classifier(spec, test.case, method, fold)
         try:
-            rows = evaluate_fold(classifier, X_train, y_train, X_test, y_test, LABELS)
+            classifier.fit(X_train, y_train)
+            rows, overall = score_fitted(classifier, X_test, y_test, LABELS)
         except Exception as exc:
-            raise UnitFault(_fit_failure(spec, fold, y_train, exc)) from exc
+            raise UnitFault(_fit_failure(spec, test.case, fold, y_train, exc)) from exc
         scores += [
             {**row, "fold": fold, "class_role": ROLES[int(row["class_label"])]} for row in rows
         ]
+        fold_metrics.append({"fold": fold, **overall})
     return UnitResult(
         study=spec.name,
         test_key=test.case.key,
@@ -204,12 +249,13 @@ def score_unit(
         factors=dict(test.case.factors),
         seed=spec.seed,
         iterations=method.iterations(spec.method_settings(method.name)),
-        classifier=spec.evaluation.classifier,
+        classifier=classifier_of(spec, test.case),
         cv=f"{spec.evaluation.cv}-{spec.evaluation.n_splits}",
         fit_seconds=fit_seconds,
         eval_seconds=time.perf_counter() - started,
         versions=library_versions(),
         scores=scores,
+        fold_metrics=fold_metrics,
         samples=_report_samples(test, method, resampled),
         sample_columns=test.sample_columns,
         losses={f: r.losses for f, r in enumerate(resampled) if r.losses is not None},
@@ -217,8 +263,21 @@ def score_unit(
     )
 
 
-def _fit_failure(spec: StudySpec, fold: int, y_train: np.ndarray, error: Exception) -> str:
-    classifier = spec.evaluation.classifier
+def fold_classifier(spec: StudySpec, case: TestCase, method: Method, fold: int):
+    """A fresh classifier for one fold, seeded from the test's rows and the fold, adapted
+    by the method's hook (with its own seed) when it has one."""
+    classifier = make_classifier(
+        classifier_of(spec, case), derive_seed(spec.seed, case.rows_key, fold, "classifier")
+    )
+    if method.adapt_classifier is None:
+        return classifier
+    seed = derive_seed(spec.seed, case.rows_key, fold, method.adapter)
+    return method.adapt_classifier(classifier, spec.method_settings(method.adapter), seed)
+
+
+def _fit_failure(spec: StudySpec, case: TestCase, fold: int, y_train: np.ndarray,
+                 error: Exception) -> str:
+    classifier = classifier_of(spec, case)
     present = np.unique(y_train)
     if len(present) == 1:
         role = ROLES.get(int(present[0]), f"class {present[0]}")
@@ -231,8 +290,8 @@ def _fit_failure(spec: StudySpec, fold: int, y_train: np.ndarray, error: Excepti
 
 def _report_samples(test: PreparedTest, method: Method, resampled: list[Resampled]) -> dict:
     """Real rows (with the baseline) or real and generated rows (with a generator) of the
-    first fold, for the report's sample grids."""
-    if method.kind == "classic":
+    first fold, for the report's sample grids; nothing for the other methods."""
+    if method.kind not in ("baseline", "generative"):
         return {}
     samples = real_samples(test)
     if method.kind == "generative":
