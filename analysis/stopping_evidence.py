@@ -29,9 +29,9 @@ import torch
 from gan_oversampling.errors import UserError
 from gan_oversampling.gan.config import ORACLE_NAMES, make_config, resolve_device
 from gan_oversampling.report import tables
-from gan_oversampling.samplers.registry import BASELINE, CGAN, names_of_kind
+from gan_oversampling.samplers.registry import CGAN, names_of_kind
 from gan_oversampling.study.executors import choose_executor
-from gan_oversampling.study.presets import resolve_study
+from gan_oversampling.study.presets import CLASSIC_AND_CGAN, resolve_study
 from gan_oversampling.study.runner import RunStarted, run_study
 from gan_oversampling.study.store import ResultsStore
 
@@ -68,8 +68,8 @@ def parse_args(argv):
 
 
 def variants_of(base, args) -> list:
-    """The fixed variant (baseline, classic oversamplers, CGAN), then one CGAN-only variant
-    per oracle; settings are validated as a study file's are."""
+    """The fixed variant (baseline, the published study's classic oversamplers, CGAN), then
+    one CGAN-only variant per oracle; settings are validated as a study file's are."""
     oracles = [name.strip() for name in args.oracles.split(",") if name.strip()]
     unknown = sorted(set(oracles) - set(ORACLE_NAMES))
     if unknown or not oracles:
@@ -79,7 +79,7 @@ def variants_of(base, args) -> list:
     fixed_cgan = make_config(base.cgan, iterations=iterations)
     variants = [base.model_copy(update={
         "name": f"{base.name}-fixed-{iterations}", "cgan": fixed_cgan,
-        "methods": [BASELINE, *names_of_kind("classic"), CGAN]})]
+        "methods": CLASSIC_AND_CGAN})]
     for oracle in oracles:
         cgan = make_config(base.cgan, stopping="patience", oracle=oracle,
                            iterations=args.max_iterations or iterations,

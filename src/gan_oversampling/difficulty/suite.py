@@ -46,6 +46,17 @@ class SuiteSource:
         make = getattr(self._part(case), "make_preprocessor", None)
         return make(case) if make is not None else None
 
+    def sample_columns(self, case: TestCase, fitted) -> list[dict] | None:
+        columns = getattr(self._part(case), "sample_columns", None)
+        return columns(case, fitted) if columns is not None else None
+
+    def check_leaks(self) -> None:
+        """Each part's leak guard (a feature that alone separates a pool's classes)."""
+        for part in self.parts.values():
+            check = getattr(part, "check_leaks", None)
+            if check is not None:
+                check()
+
     def _part(self, case: TestCase) -> Source:
         if case.source not in self.parts:
             raise UserError(f"test case {case.key!r} is from source {case.source!r}, which is "

@@ -233,7 +233,8 @@ class _StudyFields(StrictModel):
         settings = self.model_dump(
             mode="json", by_alias=True, exclude={"description", "statistics", "complexity"}
         )
-        _drop_unhashed(settings["data"], DATA_NOT_HASHED, DATA_HASHED_ONLY_IF_CHANGED)
+        for data in [settings["data"], *settings["data"].get("parts", [])]:
+            _drop_unhashed(data, DATA_NOT_HASHED, DATA_HASHED_ONLY_IF_CHANGED)
         if settings["repeats"] == 1:
             settings.pop("repeats")
         if settings["seed"] != 0:
