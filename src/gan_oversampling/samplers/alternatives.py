@@ -26,11 +26,10 @@ import numpy as np
 from imblearn.ensemble import EasyEnsembleClassifier
 from imblearn.metrics import geometric_mean_score
 from imblearn.under_sampling import RandomUnderSampler
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field
 from sklearn.metrics import make_scorer
 from sklearn.model_selection import StratifiedKFold, TunedThresholdClassifierCV
 
-from gan_oversampling.errors import refuse_booleans_in
 from gan_oversampling.samplers.base import (
     Method,
     TrainingFold,
@@ -38,6 +37,7 @@ from gan_oversampling.samplers.base import (
     require_rows,
     resample_one_by_one,
 )
+from gan_oversampling.settings import StrictModel
 
 ThresholdObjective = Literal["minority-f1", "balanced-accuracy", "mcc", "g-mean"]
 # Each objective as scikit-learn scores it; the minority class is label 1.
@@ -49,16 +49,7 @@ OBJECTIVE_SCORERS: dict[str, Any] = {
 }
 
 
-class _Settings(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
-
-    @model_validator(mode="before")
-    @classmethod
-    def _no_booleans_for_numbers(cls, raw):
-        return refuse_booleans_in(cls, raw)
-
-
-class ThresholdSettings(_Settings):
+class ThresholdSettings(StrictModel):
     """The `[threshold]` table: what the threshold maximises and the inner folds it uses."""
 
     objective: ThresholdObjective = "minority-f1"
@@ -66,7 +57,7 @@ class ThresholdSettings(_Settings):
     inner_folds: Annotated[int, Field(ge=2, le=10)] = 5
 
 
-class EnsembleSettings(_Settings):
+class EnsembleSettings(StrictModel):
     """The `[easy-ensemble]` table: how many undersampled members are averaged."""
 
     n_estimators: Annotated[int, Field(ge=1, le=100)] = 10

@@ -9,21 +9,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from gan_oversampling.datasets.kdd import KDD_ATTACK_FAMILY, KDD_FAMILIES, KDD_NORMAL
 from gan_oversampling.datasets.tabular import CYBER_DATASETS
-from gan_oversampling.errors import refuse_booleans_in
-
-
-class StrictModel(BaseModel):
-    # NaN and infinity are refused as numbers ("must be a finite number"), not compared.
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
-
-    @model_validator(mode="before")
-    @classmethod
-    def _no_booleans_for_numbers(cls, raw):
-        return refuse_booleans_in(cls, raw)
+from gan_oversampling.settings import StrictModel
 
 
 class _SizeRatioGrid(StrictModel):
