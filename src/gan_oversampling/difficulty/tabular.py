@@ -72,6 +72,15 @@ def variant_rows(
     return chosen[order], labels[order]
 
 
+def case_rows(pool_y: np.ndarray, factors: dict, draw_seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """The pool rows of a test with these factors, in its order, and their labels: the
+    variant of its size and ratio, then its overlap level (none without one). Another draw
+    replaces other minority rows too (seed 0 is the overlap transform's own)."""
+    rows, y = variant_rows(pool_y, factors["n_majority"], factors["imbalance_ratio"], draw_seed)
+    rows = overlap_rows(rows, y, pool_y, factors.get("overlap", 0), draw_seed or TRANSFORM_SEED)
+    return rows, y
+
+
 def build_variant(
     pool_X: np.ndarray, pool_y: np.ndarray, n_majority: int, ir: float,
     draw_seed: int = SHUFFLE_SEED,
@@ -176,12 +185,7 @@ class CyberSource:
         """The test dataset of `case`: X float32 (n, features) in [-1, 1], y int64 (n,)."""
         factors = known_factors(self.name, self.cases(), case)
         pool_X, pool_y = cyber_pool(factors["dataset"], self.data_dir)
-        rows, y = variant_rows(
-            pool_y, factors["n_majority"], factors["imbalance_ratio"], case.draw_seed
-        )
-        # Another draw replaces other minority rows too (seed 0 is the transform's own).
-        rows = overlap_rows(rows, y, pool_y, factors.get("overlap", 0),
-                            case.draw_seed or TRANSFORM_SEED)
+        rows, y = case_rows(pool_y, factors, case.draw_seed)
         X = pool_X[rows]
         if "columns" in factors:
             X = X[:, kept_columns(pool_X.shape[1], factors["columns"])]

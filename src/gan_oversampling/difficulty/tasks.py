@@ -2,7 +2,7 @@
 
 A task's pool holds the rows of its majority labels (class 0) and of its minority labels
 (class 1), in file order; its variants are built like the cybersecurity ones
-(`difficulty.tabular.variant_rows`). The raw rows mix numbers and categories, so the source
+(`difficulty.tabular.case_rows`). The raw rows mix numbers and categories, so the source
 gives a preprocessor: categorical columns one-hot encoded over a vocabulary fixed from every
 row of the data (the same features in every fold), numeric columns min-max scaled to [-1, 1]
 on the training fold only, test values clipped to [-1, 1]. With scaling "whole" the scaler
@@ -29,12 +29,8 @@ from gan_oversampling.difficulty.base import (
     table_key,
 )
 from gan_oversampling.difficulty.leaks import refuse_leaks, table_leaks
-from gan_oversampling.difficulty.tabular import variant_rows
-from gan_oversampling.difficulty.transforms import (
-    TRANSFORM_SEED,
-    overlap_rows,
-    table_with_columns,
-)
+from gan_oversampling.difficulty.tabular import case_rows
+from gan_oversampling.difficulty.transforms import table_with_columns
 from gan_oversampling.errors import UserError
 
 
@@ -127,12 +123,7 @@ class TaskGrid:
         majority, minority = self._class_rows(task)
         pool_rows = np.concatenate([majority, minority])
         pool_y = np.repeat(np.array([0, 1], dtype=np.int64), [len(majority), len(minority)])
-        rows, y = variant_rows(
-            pool_y, factors["n_majority"], factors["imbalance_ratio"], case.draw_seed
-        )
-        # Another draw replaces other minority rows too (seed 0 is the transform's own).
-        rows = overlap_rows(rows, y, pool_y, factors.get("overlap", 0),
-                            case.draw_seed or TRANSFORM_SEED)
+        rows, y = case_rows(pool_y, factors, case.draw_seed)
         return _columns_of(self.table, case).rows(pool_rows[rows]), y
 
     def make_preprocessor(self, case: TestCase) -> ColumnTransformer | None:
