@@ -71,7 +71,7 @@ def fit(gain: pd.DataFrame, target: str) -> FactorModel | None:
         residual_df = len(gain) - design.shape[1]
         if not used or residual_df < 1:
             return None
-        result, kind = _fit(gain, design)
+        result, kind = _ols(gain, design), "OLS on each test's mean over its draws"
     names = list(design.columns)
     low, high = np.asarray(result.conf_int(ALPHA))[: len(names)].T
     coefficients = pd.DataFrame({
@@ -115,7 +115,13 @@ def _repeated(gain: pd.DataFrame) -> bool:
 def _test_means(gain: pd.DataFrame, factors: list[str]) -> pd.DataFrame:
     means = gain.groupby("test_key", sort=False).agg(
         gain=("gain", "mean"), **{factor: (factor, "first") for factor in factors})
-    return means.reset_index().assign(**{REPEAT: -1})  # -1: the mean of every draw
+    return means.reset_index()
+
+
+def _ols(gain: pd.DataFrame, design: pd.DataFrame):
+    import statsmodels.api as sm
+
+    return sm.OLS(gain["gain"], design).fit()
 
 
 def _fit(gain: pd.DataFrame, design: pd.DataFrame):
@@ -123,8 +129,7 @@ def _fit(gain: pd.DataFrame, design: pd.DataFrame):
     from statsmodels.tools.sm_exceptions import ConvergenceWarning
 
     if not _repeated(gain):
-        kind = "OLS" if REPEAT not in gain.columns else "OLS on each test's mean over its draws"
-        return sm.OLS(gain["gain"], design).fit(), kind
+        return _ols(gain, design), "OLS"
     model = sm.MixedLM(gain["gain"], design, groups=gain["test_key"])
     with warnings.catch_warnings():
         # A between-test variance estimated at zero (repeats that agree) is a valid fit;
