@@ -5,14 +5,18 @@ the fixed rule and once per oracle with the patience rule, each variant a study 
 in one results file (resumable: run the same command again to continue), then prints per
 variant the CGAN's mean minority and majority F1, the CGAN against the best classic
 oversampler of each test (wins / ties / losses on fold-mean minority F1, a tie within
-`--tie`), the GAN iterations trained in all and the seconds the CGANs took:
+`--tie`), the GAN iterations trained in all, the mean iteration of the generators kept
+and the seconds the CGANs took:
 
     python analysis/stopping_evidence.py paper-cyber --db results/stopping.sqlite \\
         --only n_majority=100,1000 --only imbalance_ratio=0.1,0.4
 
 The baseline and the classic oversamplers run once, in the fixed variant; every variant's
-CGAN is compared with them on the same folds. `--max-iterations` lets the patience rule
-train longer than the fixed rule (default: as long).
+CGAN is compared with them on the same folds. When the study as given already trains a
+fixed number of iterations (every preset does), it is the fixed variant under its own
+name, so a results file of a finished run of it is reused, not trained again.
+`--max-iterations` lets the patience rule train longer than the fixed rule (default: as
+long).
 """
 
 from __future__ import annotations
@@ -32,7 +36,7 @@ from gan_oversampling.report import tables
 from gan_oversampling.samplers.registry import CGAN, names_of_kind
 from gan_oversampling.study.executors import choose_executor
 from gan_oversampling.study.presets import CLASSIC_AND_CGAN, resolve_study
-from gan_oversampling.study.runner import RunStarted, run_study
+from gan_oversampling.study.runner import RunStarted, check_study, run_study
 from gan_oversampling.study.store import ResultsStore
 
 
@@ -42,7 +46,8 @@ def main(argv: list[str] | None = None) -> int:
         variants = variants_of(resolve_study(args.study), args)
         filters = _filters(args.only)
         walls = {spec.name: _run(spec, args, filters) for spec in variants}
-        print(summary(variants, Path(args.db), args.tie, walls).to_string(index=False))
+        keys = selected_keys(variants[0], args.data_dir, filters)
+        print(summary(variants, Path(args.db), args.tie, walls, keys).to_string(index=False))
     except UserError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
@@ -77,9 +82,12 @@ def variants_of(base, args) -> list:
                         f"known: {', '.join(ORACLE_NAMES)}")
     iterations = args.iterations or base.cgan.iterations
     fixed_cgan = make_config(base.cgan, iterations=iterations)
+    # The study as given is the fixed variant when it already is one, so a results file
+    # of that study (say, a finished paper-cyber run) is reused rather than run again.
+    as_given = base.cgan.stopping == "fixed" and iterations == base.cgan.iterations
     variants = [base.model_copy(update={
-        "name": f"{base.name}-fixed-{iterations}", "cgan": fixed_cgan,
-        "methods": CLASSIC_AND_CGAN})]
+        "name": base.name if as_given else f"{base.name}-fixed-{iterations}",
+        "cgan": fixed_cgan, "methods": _with_classic(base.methods)})]
     for oracle in oracles:
         cgan = make_config(base.cgan, stopping="patience", oracle=oracle,
                            iterations=args.max_iterations or iterations,
@@ -88,6 +96,10 @@ def variants_of(base, args) -> list:
         variants.append(base.model_copy(update={
             "name": f"{base.name}-patience-{oracle}", "cgan": cgan, "methods": [CGAN]}))
     return variants
+
+
+def _with_classic(methods: list[str]) -> list[str]:
+    return list(methods) + [name for name in CLASSIC_AND_CGAN if name not in methods]
 
 
 def _filters(items: list[str]) -> dict[str, list[str]]:
@@ -118,14 +130,21 @@ def _run(spec, args, filters) -> float:
     return time.perf_counter() - started
 
 
-def summary(variants, db: Path, tie: float, walls: dict[str, float] | None = None
-            ) -> pd.DataFrame:
-    """One row per variant (see the module's description); `walls`: seconds of the runs
-    just made, by study name."""
+def selected_keys(spec, data_dir, filters) -> set[str]:
+    """The keys of the tests `filters` selects (a results file may hold more of them)."""
+    checked = check_study(spec, data_dir=Path(data_dir) if data_dir else None,
+                          filters=filters)
+    return {case.key for case in checked.cases}
+
+
+def summary(variants, db: Path, tie: float, walls: dict[str, float] | None = None,
+            keys: set[str] | None = None) -> pd.DataFrame:
+    """One row per variant (see the module's description) over the tests `keys` (default:
+    every stored one); `walls`: seconds of the runs just made, by study name."""
     walls = walls or {}
     with ResultsStore.open(db, readonly=True) as store:
-        frames = {spec.name: store.scores_frame(spec.name) for spec in variants}
-        stops = {spec.name: store.stops_frame(spec.name) for spec in variants}
+        frames = {spec.name: _only(store.scores_frame(spec.name), keys) for spec in variants}
+        stops = {spec.name: _only(store.stops_frame(spec.name), keys) for spec in variants}
         failed = {spec.name: len(store.failed_units(spec.name)) for spec in variants}
     fixed = frames[variants[0].name]
     if fixed.empty:
@@ -135,13 +154,35 @@ def summary(variants, db: Path, tie: float, walls: dict[str, float] | None = Non
     for spec in variants:
         cgan = _rows_of(frames[spec.name], CGAN)
         rows.append({"variant": _label(spec), **_against_classic(classic, cgan, tie),
-                     "GAN iterations": int(stops[spec.name]["stop_iteration"].sum()),
+                     "GAN iterations": _iterations(stops[spec.name], db, spec.name, keys),
+                     "mean iteration kept": _mean_kept(stops[spec.name], spec),
                      "diverged GANs": int((stops[spec.name]["reason"] == "diverged").sum()),
                      "failed units": failed[spec.name],
                      "CGAN seconds": round(float(
                          cgan.drop_duplicates("test_key")["fit_seconds"].sum()), 1),
                      "wall seconds now": round(walls.get(spec.name, np.nan), 1)})
     return pd.DataFrame(rows)
+
+
+def _mean_kept(stops: pd.DataFrame, spec) -> float:
+    """The mean iteration of the generators kept (the last one under the fixed rule)."""
+    if stops.empty:
+        return float(spec.cgan.iterations) if spec.cgan.stopping == "fixed" else np.nan
+    return round(float(stops["best_iteration"].mean()), 1)
+
+
+def _only(frame: pd.DataFrame, keys: set[str] | None) -> pd.DataFrame:
+    return frame if keys is None or frame.empty else frame[frame["test_key"].isin(keys)]
+
+
+def _iterations(stops: pd.DataFrame, db: Path, study: str, keys: set[str] | None) -> int:
+    """GAN iterations trained in all; from the stored losses for a results file written
+    before stop records were kept (every such GAN ran the fixed rule)."""
+    if not stops.empty:
+        return int(stops["stop_iteration"].sum())
+    with ResultsStore.open(db, readonly=True) as store:
+        return sum(len(losses) for key, _, losses in store.all_losses(study, CGAN)
+                   if keys is None or key in keys)
 
 
 def _rows_of(frame: pd.DataFrame, method: str) -> pd.DataFrame:

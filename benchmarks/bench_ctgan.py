@@ -2,6 +2,7 @@
 
     python benchmarks/bench_ctgan.py --data-dir ../shared/data [--datasets tor cira ...]
         [--variants 200:0.1 1000:0.4] [--iterations 1500] [--ctgan-epochs 300] [--folds 1]
+        [--stopping patience --oracle cas-real --patience 5]
 
 For each variant (dataset, majority size N, imbalance ratio IR) the same stratified
 5-fold split as the cybersecurity study; on each training fold used, our CGANOversampler
@@ -30,11 +31,13 @@ import torch
 from sklearn.utils import shuffle
 
 from gan_oversampling.datasets.tabular import CYBER_DATASETS
-from gan_oversampling.difficulty.tabular import build_variant, cyber_pool, format_level
+from gan_oversampling.difficulty.base import format_level
+from gan_oversampling.difficulty.tabular import build_variant, cyber_pool
 from gan_oversampling.errors import UserError
 from gan_oversampling.evaluation.classifiers import make_classifier
 from gan_oversampling.evaluation.folds import make_folds
 from gan_oversampling.evaluation.metrics import evaluate_fold
+from gan_oversampling.gan.config import ORACLE_NAMES
 from gan_oversampling.samplers.cgan import CGANOversampler
 from gan_oversampling.samplers.ctgan import CTGANOversampler, import_ctgan
 from gan_oversampling.study.units import derive_seed
@@ -56,6 +59,7 @@ class Variant:
     X: np.ndarray | None = None
     y: np.ndarray | None = None
     seconds: dict[str, list[float]] = field(default_factory=lambda: {"cgan": [], "ctgan": []})
+    cgan_iterations: list[int] = field(default_factory=list)
     f1: dict[tuple[str, str], list[float]] = field(default_factory=dict)
 
     @property
@@ -81,6 +85,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--variants", nargs="+", default=list(DEFAULT_VARIANTS),
                         metavar="N:IR", help="majority size and imbalance ratio")
     parser.add_argument("--iterations", type=int, default=1500, help="our CGAN's iterations")
+    parser.add_argument("--stopping", choices=("fixed", "patience"), default="fixed",
+                        help="our CGAN's stopping rule (--iterations is then the most)")
+    parser.add_argument("--oracle", choices=ORACLE_NAMES, default="cas-real",
+                        help="the patience rule's oracle")
+    parser.add_argument("--patience", type=int, default=10,
+                        help="evaluations without improvement before it stops")
+    parser.add_argument("--eval-every", type=int, default=100, help="iterations between them")
     parser.add_argument("--ctgan-epochs", type=int, default=300, help="CTGAN's epochs")
     parser.add_argument("--folds", type=int, default=1,
                         help=f"how many of the {N_SPLITS} stratified folds to use (1-{N_SPLITS})")
@@ -90,7 +101,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if not 1 <= args.folds <= N_SPLITS:
         parser.error(f"--folds must be between 1 and {N_SPLITS}, got {args.folds}")
-    for name in ("iterations", "ctgan_epochs", "threads"):
+    for name in ("iterations", "ctgan_epochs", "threads", "patience", "eval_every"):
         if getattr(args, name) < 1:
             parser.error(f"--{name.replace('_', '-')} must be >= 1")
     args.variant_levels = [_parse_variant(text, parser) for text in args.variants]
@@ -132,6 +143,7 @@ def run_fold(variant: Variant, fold: int, data, args: argparse.Namespace) -> Non
         "cgan": CGANOversampler(
             iterations=args.iterations, latent_dim=50, batch_size=32, learning_rate=2e-4,
             device=args.device, random_state=derive_seed(0, variant.key, fold, "cgan"),
+            **stopping_of(args),
         ),
         "ctgan": CTGANOversampler(
             epochs=args.ctgan_epochs, batch_size=500,
@@ -144,12 +156,21 @@ def run_fold(variant: Variant, fold: int, data, args: argparse.Namespace) -> Non
         augmented = sampler.fit_resample(X_train, y_train)
         seconds = time.perf_counter() - started
         variant.seconds[method].append(seconds)
+        if method == "cgan":
+            variant.cgan_iterations.append(int(sampler.stop_.iterations))
         # As the study does: shuffle the augmented fold before the classifier sees it.
         augmented = shuffle(*augmented, random_state=0)
         _score(variant, method, augmented, X_test, y_test, classifier_seed)
         line.append(f"{method} {seconds:.1f}s F1 min {variant.f1[(method, 'minority')][-1]:.3f}")
     line.append(f"load {os.getloadavg()[0]:.2f}")
     print(", ".join(line), flush=True)
+
+
+def stopping_of(args: argparse.Namespace) -> dict:
+    if args.stopping == "fixed":
+        return {"stopping": "fixed"}
+    return {"stopping": "patience", "oracle": args.oracle, "patience": args.patience,
+            "eval_every": args.eval_every}
 
 
 def _score(variant: Variant, method: str, train, X_test, y_test, seed: int) -> None:
@@ -172,7 +193,10 @@ def print_header(args: argparse.Namespace) -> None:
           f"CUDA available: {torch.cuda.is_available()}")
     print(f"load average at start (1/5/15 min): {_load_text()}; other jobs on the machine "
           "slow every figure")
-    print(f"our CGAN: the paper's settings: {args.iterations} iterations, latent 50, batch 32, "
+    rule = (f"a fixed {args.iterations} iterations" if args.stopping == "fixed" else
+            f"the patience rule (oracle {args.oracle} every {args.eval_every} iterations, "
+            f"patience {args.patience}, at most {args.iterations} iterations)")
+    print(f"our CGAN: the paper's settings, {rule}, latent 50, batch 32, "
           f"Adam lr 2e-4 beta1 0.5, generator 256-512-1024, discriminator 512x3, "
           f"device {args.device}")
     print(f"CTGAN: its defaults but epochs: {args.ctgan_epochs} epochs, embedding 128, "
@@ -189,14 +213,15 @@ def print_header(args: argparse.Namespace) -> None:
 
 
 def print_results(variants: list[Variant]) -> None:
-    header = (f"{'variant':<32}{'feat':>5}{'folds':>6}{'cgan s':>9}{'ctgan s':>9}{'ratio':>7}"
+    header = (f"{'variant':<32}{'feat':>5}{'folds':>6}{'cgan it':>8}{'cgan s':>9}{'ctgan s':>9}"
+              f"{'ratio':>7}"
               f"  {'min F1 base/cgan/ctgan':>23}  {'maj F1 base/cgan/ctgan':>23}")
     print()
     print(header)
     print("-" * len(header))
     for variant in variants:
         print(f"{variant.key:<32}{variant.n_features:>5}{len(variant.seconds['cgan']):>6}"
-              f"{np.mean(variant.seconds['cgan']):>9.1f}{np.mean(variant.seconds['ctgan']):>9.1f}"
+              f"{np.mean(variant.cgan_iterations):>8.0f}{np.mean(variant.seconds['cgan']):>9.1f}{np.mean(variant.seconds['ctgan']):>9.1f}"
               f"{variant.ratio_of_times():>7.1f}  {_f1_triple(variant, 'minority'):>23}"
               f"  {_f1_triple(variant, 'majority'):>23}")
     print()

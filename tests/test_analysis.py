@@ -180,6 +180,38 @@ def test_stopping_evidence_runs_every_variant_and_compares_it(tmp_path, capsys):
         assert set(store.scores_frame("tiny-patience-mmd")["method"]) == {"cgan"}
 
 
+def test_stopping_evidence_reuses_a_run_of_the_study_as_given(tmp_path, capsys):
+    """A study that already is the fixed variant keeps its name, so a finished run of it
+    is not trained again; the summary counts only the tests `--only` selects."""
+    evidence = _load("stopping_evidence")
+    study = tmp_path / "tiny.toml"
+    study.write_text(STOPPING_STUDY.replace("majority_sizes = [100]", "majority_sizes = [100, 60]")
+                     + "iterations = 10\n")
+    db = tmp_path / "r.sqlite"
+    assert evidence.main([str(study), "--db", str(db), "--oracles", "mmd", "--eval-every",
+                          "5", "--patience", "1", "--workers", "1"]) == 0
+    with ResultsStore.open(db, readonly=True) as store:
+        assert store.studies() == ["tiny", "tiny-patience-mmd"]
+        first = store.scores_frame("tiny")
+    # Run again on one test: nothing is trained anew, the table is of that test alone.
+    args = [str(study), "--db", str(db), "--oracles", "mmd", "--eval-every", "5",
+            "--patience", "1", "--workers", "1", "--only", "n_majority=60"]
+    capsys.readouterr()
+    assert evidence.main(args) == 0
+    with ResultsStore.open(db, readonly=True) as store:
+        assert store.scores_frame("tiny")["finished_at"].equals(first["finished_at"])
+    spec = resolve_study(str(study))
+    variants = evidence.variants_of(spec, evidence.parse_args(args))
+    keys = evidence.selected_keys(variants[0], None, {"n_majority": ["60"]})
+    table = evidence.summary(variants, db, 0.005, None, keys).set_index("variant")
+    assert (table["tests"] == 1).all() and table.loc["fixed 10", "GAN iterations"] == 50
+    # A results file written before stops were recorded: iterations come from the losses.
+    with sqlite3.connect(db) as connection:
+        connection.execute("DELETE FROM gan_stops")
+    table = evidence.summary(variants, db, 0.005, None, keys).set_index("variant")
+    assert table.loc["fixed 10", "GAN iterations"] == 50
+
+
 @pytest.mark.parametrize("bad, message", [(["--oracles", "fid"], "unknown fid"),
                                           (["--only", "side"], "--only 'side'"),
                                           (["--patience", "0"], "patience")])

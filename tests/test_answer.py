@@ -13,7 +13,8 @@ import statsmodels.formula.api as smf
 
 from gan_oversampling.report import answer, comparisons, factor_model, tables
 from gan_oversampling.report.build import build_report
-from gan_oversampling.study.store import ResultsStore, UnitResult
+from gan_oversampling.study.records import UnitResult
+from gan_oversampling.study.store import ResultsStore
 from test_statistics import grid, scores_frame
 
 

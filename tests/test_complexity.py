@@ -19,9 +19,10 @@ from gan_oversampling.errors import UserError
 from gan_oversampling.report import complexity as report_complexity
 from gan_oversampling.report.build import build_report
 from gan_oversampling.study.executors import InlineExecutor
+from gan_oversampling.study.records import UnitResult
 from gan_oversampling.study.runner import check_study, run_study
 from gan_oversampling.study.spec import parse_study
-from gan_oversampling.study.store import SCHEMA_VERSION, ResultsStore, UnitResult
+from gan_oversampling.study.store import SCHEMA_VERSION, ResultsStore
 
 problexity = pytest.importorskip("problexity")
 

@@ -12,7 +12,8 @@ import pytest
 from gan_oversampling.errors import UserError
 from gan_oversampling.report import folder, plots, tables
 from gan_oversampling.report.build import build_report, headline_rows
-from gan_oversampling.study.store import ResultsStore, UnitResult
+from gan_oversampling.study.records import UnitResult
+from gan_oversampling.study.store import ResultsStore
 
 MNIST_SPEC = {"name": "mini", "description": "A tiny MNIST grid.", "subset_of": "paper",
               "data": {"kind": "mnist"}, "methods": ["none", "cgan"]}

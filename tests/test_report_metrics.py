@@ -12,7 +12,8 @@ import pytest
 from gan_oversampling.report import comparisons, other_metrics
 from gan_oversampling.report.build import build_report
 from gan_oversampling.report.statistics import Settings
-from gan_oversampling.study.store import ResultsStore, UnitResult
+from gan_oversampling.study.records import UnitResult
+from gan_oversampling.study.store import ResultsStore
 
 N_FOLDS = 3
 TESTS = {f"t{i}": {"size": size} for i, size in enumerate([100, 200] * 4)}

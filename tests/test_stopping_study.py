@@ -17,9 +17,10 @@ from gan_oversampling.report.build import build_report
 from gan_oversampling.samplers.base import TrainingFold
 from gan_oversampling.samplers.cgan import CGANOversampler, resample_cgan
 from gan_oversampling.study.executors import InlineExecutor
+from gan_oversampling.study.records import UnitFailure, UnitResult
 from gan_oversampling.study.runner import run_study
 from gan_oversampling.study.spec import parse_study
-from gan_oversampling.study.store import SCHEMA_VERSION, ResultsStore, UnitFailure, UnitResult
+from gan_oversampling.study.store import SCHEMA_VERSION, ResultsStore
 
 SMALL = CGANConfig(latent_dim=8, generator_hidden=(16, 16, 16),
                    discriminator_hidden=(16, 16, 16), device="cpu")

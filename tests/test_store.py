@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 
 from gan_oversampling.errors import UserError
-from gan_oversampling.study.store import ResultsStore, UnitResult
+from gan_oversampling.study.records import UnitResult
+from gan_oversampling.study.store import ResultsStore
 
 
 def _unit(key="t1", method="none", f1=0.5):

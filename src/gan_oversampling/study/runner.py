@@ -27,8 +27,9 @@ from gan_oversampling.evaluation.folds import make_folds
 from gan_oversampling.samplers.registry import get_method
 from gan_oversampling.study.executors import Executor, InlineExecutor
 from gan_oversampling.study.measures import measure_tests
+from gan_oversampling.study.records import UnitFailure, UnitResult
 from gan_oversampling.study.spec import StudySpec
-from gan_oversampling.study.store import ResultsStore, UnitFailure, UnitResult
+from gan_oversampling.study.store import ResultsStore
 from gan_oversampling.study.units import (
     CLASSIFIER,
     PreparedTest,

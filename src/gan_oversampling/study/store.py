@@ -17,7 +17,6 @@ import json
 import sqlite3
 from collections.abc import Iterator
 from contextlib import closing
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -25,132 +24,15 @@ import numpy as np
 import pandas as pd
 
 from gan_oversampling.errors import UserError
-from gan_oversampling.gan.stopping import StopRecord
 from gan_oversampling.study import fold_table, gan_stops
 from gan_oversampling.study.dbfile import RunLock, describe, mapped_errors, settings_diff
+from gan_oversampling.study.records import SCHEMA, UnitFailure, UnitResult
 
 APPLICATION_ID = 0x47414E4F  # "GANO": marks a file as one of our results databases
 # 2 added `faults`; 3 `sample_columns`, `complexity`, `gan_stops` and `fold_metrics` (with
 # its columns in the `results` view, see fold_table.py). An older file gets the tables it
 # lacks when a run opens it, nothing else changes.
 SCHEMA_VERSION = 3
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS studies(
-    study TEXT PRIMARY KEY,
-    settings_hash TEXT NOT NULL,
-    spec TEXT NOT NULL,
-    created_at TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS units(
-    unit_id INTEGER PRIMARY KEY,
-    study TEXT NOT NULL REFERENCES studies(study),
-    test_key TEXT NOT NULL,
-    method TEXT NOT NULL,
-    source TEXT NOT NULL,
-    factors TEXT NOT NULL,
-    seed INTEGER NOT NULL,
-    iterations INTEGER,
-    classifier TEXT NOT NULL,
-    cv TEXT NOT NULL,
-    fit_seconds REAL NOT NULL,
-    eval_seconds REAL NOT NULL,
-    versions TEXT NOT NULL,
-    finished_at TEXT NOT NULL,
-    UNIQUE(study, test_key, method)
-);
-CREATE TABLE IF NOT EXISTS scores(
-    unit_id INTEGER NOT NULL REFERENCES units(unit_id) ON DELETE CASCADE,
-    fold INTEGER NOT NULL,
-    class_label INTEGER NOT NULL,
-    class_role TEXT NOT NULL,
-    precision REAL NOT NULL,
-    recall REAL NOT NULL,
-    f1 REAL NOT NULL,
-    support INTEGER NOT NULL,
-    PRIMARY KEY(unit_id, fold, class_label)
-);
-CREATE TABLE IF NOT EXISTS samples(
-    unit_id INTEGER NOT NULL REFERENCES units(unit_id) ON DELETE CASCADE,
-    kind TEXT NOT NULL,
-    class_label INTEGER NOT NULL,
-    n_rows INTEGER NOT NULL,
-    n_features INTEGER NOT NULL,
-    data BLOB NOT NULL,
-    PRIMARY KEY(unit_id, kind, class_label)
-);
-CREATE TABLE IF NOT EXISTS losses(
-    unit_id INTEGER NOT NULL REFERENCES units(unit_id) ON DELETE CASCADE,
-    fold INTEGER NOT NULL,
-    iterations INTEGER NOT NULL,
-    data BLOB NOT NULL,
-    PRIMARY KEY(unit_id, fold)
-);
-CREATE TABLE IF NOT EXISTS sample_columns(
-    unit_id INTEGER PRIMARY KEY REFERENCES units(unit_id) ON DELETE CASCADE,
-    columns TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS faults(
-    study TEXT NOT NULL REFERENCES studies(study),
-    test_key TEXT NOT NULL,
-    method TEXT NOT NULL,
-    factors TEXT NOT NULL,
-    reason TEXT NOT NULL,
-    failed_at TEXT NOT NULL,
-    PRIMARY KEY(study, test_key, method)
-);
-CREATE TABLE IF NOT EXISTS complexity(
-    study TEXT NOT NULL REFERENCES studies(study),
-    test_key TEXT NOT NULL,
-    measure TEXT NOT NULL,
-    value REAL,
-    seconds REAL NOT NULL,
-    n_rows INTEGER NOT NULL,
-    computed_at TEXT NOT NULL,
-    PRIMARY KEY(study, test_key, measure)
-);
-""" + gan_stops.SCHEMA
-
-
-@dataclass
-class UnitResult:
-    """Everything a finished unit writes: per-fold, per-class scores and what explains them."""
-
-    study: str
-    test_key: str
-    method: str
-    source: str
-    factors: dict
-    seed: int
-    iterations: int | None
-    classifier: str
-    cv: str
-    fit_seconds: float
-    eval_seconds: float
-    versions: dict
-    scores: list[dict]  # fold, class_label, class_role, precision, recall, f1, support
-    samples: dict[tuple[str, int], np.ndarray] = field(default_factory=dict)  # (kind, label)
-    # How the sample rows decode to a table's columns (`difficulty.tasks.encoded_columns`);
-    # None for data without named columns.
-    sample_columns: list[dict] | None = None
-    losses: dict[int, np.ndarray] = field(default_factory=dict)  # fold -> (iterations, 3)
-    stops: dict[int, StopRecord] = field(default_factory=dict)  # fold -> how its GAN stopped
-    # One dict per fold: fold, then each fold-level score (NaN: could not be computed).
-    fold_metrics: list[dict] = field(default_factory=list)
-
-
-@dataclass
-class UnitFailure:
-    """A unit that could not be computed, and why (one line); how the GANs of its folds
-    stopped, where it trained GANs (a diverged GAN among them)."""
-
-    study: str
-    test_key: str
-    method: str
-    factors: dict
-    reason: str
-    stops: dict[int, StopRecord] = field(default_factory=dict)
-
 
 class ResultsStore:
     """A results database; open it with `ResultsStore.open(path)`."""

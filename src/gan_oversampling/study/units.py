@@ -37,8 +37,8 @@ from gan_oversampling.evaluation.folds import make_folds
 from gan_oversampling.evaluation.metrics import score_fitted
 from gan_oversampling.gan.stopping import StopRecord
 from gan_oversampling.samplers.base import Method, Resampled, TrainingFold
+from gan_oversampling.study.records import UnitFailure, UnitResult
 from gan_oversampling.study.spec import StudySpec
-from gan_oversampling.study.store import UnitFailure, UnitResult
 
 LABELS = (0, 1)
 ROLES = {0: "majority", 1: "minority"}
