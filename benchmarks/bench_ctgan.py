@@ -87,7 +87,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--iterations", type=int, default=1500, help="our CGAN's iterations")
     parser.add_argument("--stopping", choices=("fixed", "patience"), default="fixed",
                         help="our CGAN's stopping rule (--iterations is then the most)")
-    parser.add_argument("--oracle", choices=ORACLE_NAMES, default="cas-real",
+    parser.add_argument("--oracle", choices=ORACLE_NAMES, default="mmd",
                         help="the patience rule's oracle")
     parser.add_argument("--patience", type=int, default=10,
                         help="evaluations without improvement before it stops")

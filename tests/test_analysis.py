@@ -173,6 +173,10 @@ def test_stopping_evidence_runs_every_variant_and_compares_it(tmp_path, capsys):
     assert table.loc["fixed 10", "GAN iterations"] == 50  # 5 folds x 10 iterations
     assert (table["GAN iterations"] <= 50).all() and (table["tests"] == 1).all()
     assert table["wins/ties/losses"].str.fullmatch(r"\d/\d/\d").all()
+    against_fixed = table["minority F1 - fixed [95%]"]
+    assert against_fixed.iloc[0] == ""
+    number = r"[+-]\d\.\d{4}"  # one test: its difference, and no interval
+    assert against_fixed.iloc[1:].str.fullmatch(rf"{number} \[[+-]?nan, [+-]?nan\]").all()
     with ResultsStore.open(tmp_path / "r.sqlite", readonly=True) as store:
         assert store.studies() == ["tiny-fixed-10", "tiny-patience-mmd", "tiny-patience-cas-real"]
         methods = set(store.scores_frame("tiny-fixed-10")["method"])

@@ -70,7 +70,7 @@ def scripted(monkeypatch):
 @pytest.mark.parametrize(
     "settings, message",
     [
-        (dict(oracle="mmd"), "oracle='mmd': applies only with stopping = 'patience'"),
+        (dict(oracle="c2st"), "oracle='c2st': applies only with stopping = 'patience'"),
         (dict(patience=3), "patience=3: applies only"),
         (dict(holdout=0.3), "holdout=0.3: applies only"),
         (dict(stopping="patience", iterations=50), "eval_every=100: exceeds iterations (50)"),
@@ -111,10 +111,23 @@ def test_new_settings_change_the_hash_only_when_used():
     assert spelled_out.settings_hash() == spec.settings_hash()
     hashes = {spec.settings_hash()}
     for change in (dict(adam_step="shared"), dict(stopping="patience"),
-                   dict(stopping="patience", oracle="mmd"), dict(stopping="patience", patience=3)):
+                   dict(stopping="patience", oracle="cas-real"),
+                   dict(stopping="patience", patience=3)):
         changed = spec.model_copy(update={"cgan": make_config(spec.cgan, **change)})
         hashes.add(changed.settings_hash())
     assert len(hashes) == 5
+
+
+def test_the_default_oracle_is_mmd_and_files_naming_the_former_one_still_load():
+    assert CGANConfig().oracle == "mmd"
+    # `presets` printed every CGAN setting, the oracle "cas-real" among them, when that
+    # was the default; such a file runs the fixed rule as before, under the same hash.
+    spec = resolve_study("quick-cyber")
+    printed = {**spec.model_dump(mode="json", exclude={"description"}), "name": "quick-cyber"}
+    printed["cgan"] = {**printed["cgan"], "oracle": "cas-real"}
+    assert parse_study(printed, "study").settings_hash() == spec.settings_hash()
+    with pytest.raises(UserError, match="cgan.oracle: applies only with stopping"):
+        parse_study({**printed, "cgan": {**printed["cgan"], "oracle": "c2st"}}, "study")
 
 
 def test_make_rule_reads_the_settings():

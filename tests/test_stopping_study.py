@@ -67,7 +67,7 @@ def test_the_sampler_stops_with_patience_and_says_how():
         (dict(stopping="patience", holdout=0.9), "holdout"),
         (dict(stopping="patience", min_iterations=-1), "min_iterations"),
         (dict(adam_step="both"), "adam_step"),
-        (dict(oracle="mmd"), "applies only with stopping = 'patience'"),
+        (dict(oracle="c2st"), "applies only with stopping = 'patience'"),
         (dict(stopping="patience", iterations=10), "exceeds iterations"),
     ],
 )

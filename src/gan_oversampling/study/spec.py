@@ -24,6 +24,7 @@ from pydantic import (
 from gan_oversampling.difficulty.complexity import DEFAULT_MEASURES, MEASURES
 from gan_oversampling.errors import UserError, one_line
 from gan_oversampling.evaluation.classifiers import make_classifier
+from gan_oversampling.gan.config import PATIENCE_SETTINGS
 from gan_oversampling.samplers.registry import (
     BASELINE,
     CGAN,
@@ -244,6 +245,9 @@ class _StudyFields(StrictModel):
         for section, model in settings_sections().items():
             table = settings.get(section) or {}
             table.pop("device", None)
+            if section == CGAN and table.get("stopping") == "fixed":
+                for field in PATIENCE_SETTINGS:  # unread by the fixed rule
+                    table.pop(field, None)
             for field, old_value in _HASHED_ONLY_IF_CHANGED.get(section, {}).items():
                 if table.get(field) == old_value:
                     table.pop(field)
