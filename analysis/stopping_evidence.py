@@ -146,6 +146,8 @@ def summary(variants, db: Path, tie: float, walls: dict[str, float] | None = Non
     with ResultsStore.open(db, readonly=True) as store:
         frames = {spec.name: _only(store.scores_frame(spec.name), keys) for spec in variants}
         stops = {spec.name: _only(store.stops_frame(spec.name), keys) for spec in variants}
+        iterations = {spec.name: _iterations(store, stops[spec.name], spec.name, keys)
+                      for spec in variants}
         failed = {spec.name: len(store.failed_units(spec.name)) for spec in variants}
     fixed = frames[variants[0].name]
     if fixed.empty:
@@ -158,7 +160,7 @@ def summary(variants, db: Path, tie: float, walls: dict[str, float] | None = Non
         rows.append({"variant": _label(spec), **_against_classic(classic, cgan, tie),
                      "minority F1 - fixed [95%]":
                          "" if spec is variants[0] else _against_fixed(fixed_cgan, cgan),
-                     "GAN iterations": _iterations(stops[spec.name], db, spec.name, keys),
+                     "GAN iterations": iterations[spec.name],
                      "mean iteration kept": _mean_kept(stops[spec.name], spec),
                      "diverged GANs": int((stops[spec.name]["reason"] == "diverged").sum()),
                      "failed units": failed[spec.name],
@@ -190,14 +192,14 @@ def _only(frame: pd.DataFrame, keys: set[str] | None) -> pd.DataFrame:
     return frame if keys is None or frame.empty else frame[frame["test_key"].isin(keys)]
 
 
-def _iterations(stops: pd.DataFrame, db: Path, study: str, keys: set[str] | None) -> int:
+def _iterations(store: ResultsStore, stops: pd.DataFrame, study: str,
+                keys: set[str] | None) -> int:
     """GAN iterations trained in all; from the stored losses for a results file written
     before stop records were kept (every such GAN ran the fixed rule)."""
     if not stops.empty:
         return int(stops["stop_iteration"].sum())
-    with ResultsStore.open(db, readonly=True) as store:
-        return sum(len(losses) for key, _, losses in store.all_losses(study, CGAN)
-                   if keys is None or key in keys)
+    return sum(len(losses) for key, _, losses in store.all_losses(study, CGAN)
+               if keys is None or key in keys)
 
 
 def _rows_of(frame: pd.DataFrame, method: str) -> pd.DataFrame:

@@ -221,7 +221,8 @@ def print_results(variants: list[Variant]) -> None:
     print("-" * len(header))
     for variant in variants:
         print(f"{variant.key:<32}{variant.n_features:>5}{len(variant.seconds['cgan']):>6}"
-              f"{np.mean(variant.cgan_iterations):>8.0f}{np.mean(variant.seconds['cgan']):>9.1f}{np.mean(variant.seconds['ctgan']):>9.1f}"
+              f"{np.mean(variant.cgan_iterations):>8.0f}"
+              f"{np.mean(variant.seconds['cgan']):>9.1f}{np.mean(variant.seconds['ctgan']):>9.1f}"
               f"{variant.ratio_of_times():>7.1f}  {_f1_triple(variant, 'minority'):>23}"
               f"  {_f1_triple(variant, 'majority'):>23}")
     print()
