@@ -2,7 +2,7 @@
 
     python benchmarks/bench_ctgan.py --data-dir ../shared/data [--datasets tor cira ...]
         [--variants 200:0.1 1000:0.4] [--iterations 1500] [--ctgan-epochs 300] [--folds 1]
-        [--stopping patience --oracle cas-real --patience 5]
+        [--stopping patience --oracle mmd --patience 5]
 
 For each variant (dataset, majority size N, imbalance ratio IR) the same stratified
 5-fold split as the cybersecurity study; on each training fold used, our CGANOversampler
