@@ -137,6 +137,56 @@ def test_estimate_scales_two_short_runs_to_the_full_count_of_steps(monkeypatch):
     assert short == pytest.approx(1.0 + 0.5 * 4)
 
 
+@pytest.fixture
+def crossed_study(tmp_path):
+    csv = tmp_path / "flows.csv"
+    write_flows(csv)
+    path = tmp_path / "crossed.toml"
+    text = study_toml(csv, methods=("none", "smote", "threshold", "cgan", "cgan+threshold"))
+    path.write_text(text.replace('classifier = "logistic-regression"',
+                                 'classifier = ["logistic-regression", "paper-mlp"]'))
+    return path
+
+
+def test_plan_of_a_study_crossing_classifiers_prints_an_estimate(crossed_study, capsys):
+    code, out, err = call_main(capsys, "plan", crossed_study, "--workers", "1")
+    assert code == 0, err
+    assert "4 tests x 5 methods" in out and "estimated wall time: about" in out
+    assert "-paper-mlp " in out and "-logistic-regression " in out
+
+
+def test_a_crossed_estimate_times_each_classifier_as_each_method_adapts_it(crossed_study,
+                                                                             monkeypatch):
+    checked = check_study(load_study_file(crossed_study))
+    tests = plan.plan_tests(checked)
+    timed = []
+    monkeypatch.setattr(plan, "_classifier_seconds_per_row",
+                        lambda spec, name, adapter, X, y: timed.append((name, adapter)) or
+                        {"logistic-regression": 1.0, "paper-mlp": 10.0}[name]
+                        * (3.0 if adapter else 1.0))
+    monkeypatch.setattr(plan, "_training_seconds", lambda method, settings, folds: 0.0)
+    batched = []
+    monkeypatch.setattr(plan._BatchCost, "__call__",
+                        lambda self, name, cases, n_features: batched.append(
+                            (name, [case.rows_key for case in cases])) or 100.0)
+    costs, untimed = plan._group_costs(checked, tests, 1, 1000)
+    assert set(timed) == {(name, adapter) for name in ("logistic-regression", "paper-mlp")
+                          for adapter in (None, "threshold")} and len(timed) == 4
+    # The GANs of a test train once for both classifiers and both CGAN methods.
+    rows_keys = [key for _, keys in batched for key in keys]
+    assert {name for name, _ in batched} == {"cgan"}
+    assert sorted(rows_keys) == sorted({case.rows_key for case in checked.cases})
+    assert untimed == []
+    # ...and every classifier fit is counted, each at its own cost, on the rows it gets.
+    fits = 0.0
+    for test in tests:
+        per_row = 10.0 if test.key.endswith("paper-mlp") else 1.0
+        for majority, minority in test.train_rows:
+            whole, balanced = majority + minority, 2 * majority
+            fits += per_row * (whole + 2 * balanced + 3 * whole + 3 * balanced)
+    assert sum(costs) == pytest.approx(fits + 100.0 * len(batched))
+
+
 @pytest.mark.parametrize(
     ("costs", "workers", "wall"),
     [([3, 1, 1, 1], 2, 3), ([2, 2, 2], 2, 4), ([2, 2, 2], 1, 6), ([5], 4, 5), ([], 2, 0)],

@@ -18,10 +18,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from gan_oversampling.evaluation.classifiers import make_classifier
 from gan_oversampling.samplers.base import Method
 from gan_oversampling.samplers.registry import get_method
 from gan_oversampling.study.runner import CheckedStudy, batch_groups
-from gan_oversampling.study.units import LABELS, PreparedTest, training_folds
+from gan_oversampling.study.units import LABELS, PreparedTest, classifier_of, training_folds
 
 # Training steps timed per batch shape: the difference of the two runs gives the time of
 # a step without the fixed costs (setting up, generating), which are counted once.
@@ -143,34 +144,68 @@ def _group_costs(checked: CheckedStudy, tests: list[TestPlan], workers: int, max
     for group in batch_groups([(case, spec.methods) for case in checked.cases], max_gans, spec,
                               workers):
         cases = [case for case, _ in group]
-        seconds = sum(_test_seconds(spec, plans[case.key], per_row) for case in cases)
-        for name in spec.methods:
+        seconds = sum(_fit_seconds(spec, case, plans[case.key], per_row) for case in cases)
+        # The classifiers of a test share its resampled folds: resampled once.
+        shared = list({case.rows_key: case for case in cases}.values())
+        seconds += sum(_resample_seconds(spec, plans[case.key], per_row) for case in shared)
+        for name in _resamplings(spec):
             if get_method(name).batches_tests:
-                seconds += batch_cost(name, cases, plans[cases[0].key].n_features)
+                seconds += batch_cost(name, shared, plans[shared[0].key].n_features)
         costs.append(seconds)
     return costs, sorted(set(untimed + batch_cost.untimed))
 
 
-def _test_seconds(spec, plan: TestPlan, per_row: dict[str, float]) -> float:
-    """One test's classifier fits and per-fold resampling, every method, all folds."""
+def _fit_seconds(spec, case, plan: TestPlan, per_row: dict) -> float:
+    """One test's classifier fits, every method, all folds, on the rows each method leaves."""
+    classifier = classifier_of(spec, case)
     seconds = 0.0
     for name in spec.methods:
         method = get_method(name)
         for majority, minority in plan.train_rows:
-            rows = majority + minority if method.kind == "baseline" else 2 * majority
-            seconds += per_row["classifier"] * rows
-            if not method.batches_tests:
-                seconds += per_row.get(name, 0.0) * (majority + minority)
+            seconds += per_row[classifier, method.adapter] * _fitted_rows(
+                method, majority, minority)
     return seconds
 
 
-def _per_row_costs(spec, test: PreparedTest) -> tuple[dict[str, float], list[str]]:
-    """Seconds per training row: of one classifier fit, and of each method that resamples
-    fold by fold, timed on the first training fold of the largest test."""
+def _fitted_rows(method: Method, majority: int, minority: int) -> int:
+    """Rows the classifier is fitted on after `method` resampled a fold (about: cleaning
+    after SMOTE drops a few)."""
+    if method.kind == "baseline" or not method.resamples:
+        return majority + minority
+    if method.resampling == "random-under":
+        return 2 * minority
+    return 2 * majority
+
+
+def _resample_seconds(spec, plan: TestPlan, per_row: dict) -> float:
+    """One test's resampling fold by fold, every method that does not batch tests."""
+    seconds = 0.0
+    for name in _resamplings(spec):
+        if not get_method(name).batches_tests:
+            seconds += sum(per_row.get(name, 0.0) * (majority + minority)
+                           for majority, minority in plan.train_rows)
+    return seconds
+
+
+def _resamplings(spec) -> list[str]:
+    """The registry entries that resample in a study: methods that share one (`cgan` and
+    `cgan+threshold`) share its resampled folds in a run, so it is counted once."""
+    return list(dict.fromkeys(get_method(name).resampling for name in spec.methods))
+
+
+def _per_row_costs(spec, test: PreparedTest) -> tuple[dict, list[str]]:
+    """Seconds per training row: of one fit of each classifier as each method adapts it,
+    and of each method that resamples fold by fold, timed on the first training fold of
+    the largest test."""
     X_train, y_train = test.training_sets()[0]
-    costs = {"classifier": _classifier_seconds_per_row(spec, X_train, y_train)}
+    adapters = {get_method(name).adapter for name in spec.methods}
+    costs: dict = {
+        (classifier, adapter): _classifier_seconds_per_row(spec, classifier, adapter,
+                                                           X_train, y_train)
+        for classifier in spec.evaluation.classifiers for adapter in adapters
+    }
     untimed = []
-    for name in spec.methods:
+    for name in _resamplings(spec):
         method = get_method(name)
         if method.batches_tests:
             continue
@@ -184,18 +219,24 @@ def _per_row_costs(spec, test: PreparedTest) -> tuple[dict[str, float], list[str
     return costs, untimed
 
 
-def _classifier_seconds_per_row(spec, X: np.ndarray, y: np.ndarray) -> float:
+def _classifier_seconds_per_row(spec, classifier: str, adapter: str | None, X: np.ndarray,
+                                y: np.ndarray) -> float:
     """One fit on the fold balanced (its minority rows repeated), as after oversampling,
-    per row it was fitted on."""
-    from gan_oversampling.evaluation.classifiers import make_classifier
-
+    per row it was fitted on; the classifier adapted as the method `adapter` adapts it."""
     minority = np.flatnonzero(y == 1)
     extra = np.resize(minority, max(0, int((y == 0).sum()) - len(minority)))
     rows = np.concatenate([np.arange(len(y)), extra])
     warm_up = np.concatenate([np.flatnonzero(y == 0)[:32], minority[:32]])
-    make_classifier(spec.evaluation.classifier, 0).fit(X[warm_up], y[warm_up])
+
+    def fresh():
+        fitted = make_classifier(classifier, 0)
+        if adapter is None:
+            return fitted
+        return get_method(adapter).adapt_classifier(fitted, spec.method_settings(adapter), 0)
+
+    make_classifier(classifier, 0).fit(X[warm_up], y[warm_up])
     started = time.perf_counter()
-    make_classifier(spec.evaluation.classifier, 0).fit(X[rows], y[rows])
+    fresh().fit(X[rows], y[rows])
     return (time.perf_counter() - started) / len(rows)
 
 
