@@ -21,6 +21,7 @@ from scipy import stats
 
 from gan_oversampling.difficulty.complexity import FAMILY_OF, MEASURES
 from gan_oversampling.report import comparisons, factor_model, plots, statistics, tables
+from gan_oversampling.report.document import Image, Section, Table
 from gan_oversampling.report.statistics import CONFIDENCE
 from gan_oversampling.samplers.registry import BASELINE
 
@@ -39,8 +40,6 @@ CAVEATS = (
 
 def complexity_sections(study, folder: Path) -> list:
     """[Data complexity] when the study stored measures; [] otherwise."""
-    from gan_oversampling.report.build import Image, Section, Table
-
     measures = measure_table(study.store.complexity_frame(study.name))
     if measures.empty:
         return []

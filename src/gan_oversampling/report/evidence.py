@@ -17,6 +17,7 @@ from gan_oversampling.report import (
     statistics,
     tables,
 )
+from gan_oversampling.report.document import Image, Section, Table
 from gan_oversampling.samplers.registry import BASELINE
 
 OVERALL_COLUMNS = {
@@ -35,10 +36,6 @@ LEVEL_COLUMNS = {"factor": "factor", "level": "level", **{
 
 def statistics_sections(frame: pd.DataFrame, spec: dict, folder: Path) -> list:
     """[The answer, Statistics] for the study's scores `frame` and stored `spec`."""
-    # build.py imports this module; its block types are read at call time, so the two
-    # modules do not import each other while loading.
-    from gan_oversampling.report.build import Section
-
     settings = statistics.settings_of(spec)
     used, flags = comparisons.analysed_frame(frame, settings)
     primary, missing = _primary(used, settings)
@@ -113,8 +110,6 @@ def _alias_note(used: pd.DataFrame) -> list[str]:
 
 
 def _overall_blocks(stats: pd.DataFrame) -> list:
-    from gan_oversampling.report.build import Table
-
     if stats.empty:
         return ["No generative method and comparator share complete tests: no statistics."]
     overall = stats[stats["factor"] == comparisons.ALL]
@@ -123,8 +118,6 @@ def _overall_blocks(stats: pd.DataFrame) -> list:
 
 
 def _level_blocks(stats: pd.DataFrame, best: str | None, primary: scores.Score) -> list:
-    from gan_oversampling.report.build import Table
-
     if stats.empty:
         return []
     blocks = []
@@ -140,8 +133,6 @@ def _level_blocks(stats: pd.DataFrame, best: str | None, primary: scores.Score) 
 
 
 def _friedman_blocks(used: pd.DataFrame, folder: Path, primary: scores.Score) -> list:
-    from gan_oversampling.report.build import Image, Table
-
     if not tables.complete_tests(used):
         return []
     by_test = tables.score_by_test(used, primary)
@@ -163,8 +154,6 @@ def _friedman_blocks(used: pd.DataFrame, folder: Path, primary: scores.Score) ->
 
 
 def _model_blocks(models: list, primary: scores.Score) -> list:
-    from gan_oversampling.report.build import Table
-
     blocks = []
     for model in models:
         left_out = (" Left out: " + ", ".join(model.left_out) + ".") if model.left_out else ""
@@ -181,8 +170,6 @@ def _model_blocks(models: list, primary: scores.Score) -> list:
 
 
 def _flag_blocks(flags: pd.DataFrame, settings) -> list:
-    from gan_oversampling.report.build import Table
-
     flagged = flags[flags["flagged"]]
     treated = "left out of" if settings.exclude_small_tests else "kept in"
     text = (f"{len(flagged)} of {len(flags)} tests have a test fold with fewer than "

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from gan_oversampling.report import statistics, tables
+from gan_oversampling.report.document import Section, Table
 from gan_oversampling.report.scores import ALL_SCORES, FOLD_SCORES, Score, usable_primary
 from gan_oversampling.samplers.registry import BASELINE
 
@@ -25,8 +26,6 @@ CALIBRATION = (FOLD_SCORES["roc-auc"], FOLD_SCORES["brier"], FOLD_SCORES["ece"])
 
 def sections(frame: pd.DataFrame, spec: dict, folder: Path) -> list:
     """[Every metric, Ranking and calibration, Cost], their CSVs written into `folder`."""
-    from gan_oversampling.report.build import Section, Table
-
     settings = statistics.settings_of(spec)
     every = metrics_table(frame)
     every.to_csv(folder / "metrics.csv", index=False)

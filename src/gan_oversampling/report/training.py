@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from gan_oversampling.report import plots, tables
+from gan_oversampling.report.document import Image, Section, Table
 from gan_oversampling.study import gan_stops
 
 # The discriminator gives generated rows under 5% probability: -log(0.05) = 3.0.
@@ -26,8 +27,6 @@ REASON_ORDER = ["fixed", "patience", "maximum", "diverged"]
 
 def training_sections(store, study: str, frame: pd.DataFrame, folder: Path) -> list:
     """[How the GANs stopped] for a study with GANs, else []."""
-    from gan_oversampling.report.build import Image, Section, Table  # see evidence.py
-
     stops = store.stops_frame(study)
     dominance = dominance_table(store, study, tables.methods_of_kind(frame, "generative"))
     if stops.empty and dominance.empty:
