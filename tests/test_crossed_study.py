@@ -118,6 +118,17 @@ def test_the_report_crosses_methods_with_classifiers(crossed_run):
     stats = pd.read_csv(out / "statistics.csv")
     assert set(stats.loc[stats["factor"] == "classifier", "level"]) == set(CLASSIFIERS)
     assert set(pd.read_csv(out / "cost.csv")["classifier"]) == set(CLASSIFIERS)
+    # The headline has the primary score per method and classifier, as in metrics.csv.
+    table = markdown.split("*Mean minority F1 over tests, per classifier*")[1].split("\n\n")[1]
+    lines = table.splitlines()
+    assert lines[0] == "| method | " + " | ".join(sorted(CLASSIFIERS)) + " |"
+    for line in lines[2:]:
+        method, *cells = [cell.strip() for cell in line.strip("|").split("|")]
+        for classifier, cell in zip(sorted(CLASSIFIERS), cells, strict=True):
+            mean = metrics.loc[(metrics["method"] == method)
+                               & (metrics["classifier"] == classifier), "minority_f1"]
+            assert float(cell) == pytest.approx(mean.iloc[0], abs=5e-5)
+    assert len(lines) == 2 + len(METHODS)
 
 
 def test_a_resumed_crossed_study_runs_nothing_again(crossed_run, shared_data):

@@ -156,3 +156,58 @@ def test_results_without_fold_scores_fall_back_to_minority_f1(tmp_path):
     assert "CGAN beats smote on minority F1" in markdown
     assert "The fold-level scores are blank" in markdown
     assert "No method has ROC-AUC, Brier or ECE values beside the baseline's" in markdown
+
+
+def test_cost_leaves_the_ratio_blank_where_the_extra_seconds_are_clock_noise(tmp_path):
+    frame = _frame(_db(tmp_path / "r.sqlite"))
+    smote = frame["method"] == "smote"
+    # The baseline takes EVAL_SECONDS (0.5 s): 0.04 s more is within 10% of it, 0.06 s not.
+    for fit_seconds, blank in ((0.04, True), (0.06, False)):
+        timed = frame.assign(fit_seconds=frame["fit_seconds"].mask(smote, fit_seconds))
+        cost = other_metrics.cost_table(timed, other_metrics.ALL_SCORES[0]).set_index("method")
+        assert cost.loc["smote", "extra_seconds"] == pytest.approx(fit_seconds)
+        ratio = cost.loc["smote", "gain_per_extra_second"]
+        assert np.isnan(ratio) if blank else ratio == pytest.approx(0.10 / fit_seconds)
+
+
+def _change_row(method: str, score: str, difference: float, classifier: str | None) -> dict:
+    row = {"method": method, "score": score, "baseline": 0.5, "with_method": 0.5 + difference,
+           "mean_difference": difference, "ci_low": difference, "ci_high": difference,
+           "tests_worse": 3, "n_tests": 4, "warn": True}
+    return row if classifier is None else {"classifier": classifier, **row}
+
+
+def test_many_warnings_become_one_table_of_methods_by_score():
+    rows = [_change_row(method, "Brier score", 0.02 * (i + 1), classifier)
+            for i, method in enumerate(["smote", "random", "adasyn", "prowsyn"])
+            for classifier in ("lightgbm", "paper-mlp")]
+    rows.append(_change_row("smote", "ROC-AUC", -0.05, "lightgbm"))
+    rows.append({**_change_row("cgan", "ECE", 0.001, "lightgbm"), "warn": False})
+    changes = pd.DataFrame(rows)
+    blocks = other_metrics.warnings(changes, 0.01)
+    assert blocks[0].endswith("9 of 10 comparisons.") and len(blocks) == 2
+    table = blocks[1].frame
+    assert list(table.index) == ["smote", "random", "adasyn", "prowsyn"]
+    assert list(table.columns) == ["ROC-AUC", "Brier score", "ECE"]
+    assert table.loc["smote", "Brier score"] == "lightgbm +0.020 (3/4); paper-mlp +0.020 (3/4)"
+    assert table.loc["smote", "ROC-AUC"] == "lightgbm -0.050 (3/4)"
+    assert table.loc["random", "ROC-AUC"] == "" and table.loc["adasyn", "ECE"] == ""
+    # A few warnings stay sentences, one each.
+    few = other_metrics.warnings(changes.iloc[:2], 0.01)
+    assert len(few) == 3 and few[1].startswith("Warning: smote worsens the Brier score with "
+                                               "lightgbm: 0.520 against the baseline's 0.500")
+
+
+def test_a_headline_of_many_methods_has_a_row_per_method():
+    from gan_oversampling.report.build import WIDE_HEADLINE, _headline_block
+
+    methods = [f"m{i}" for i in range(WIDE_HEADLINE + 1)]
+    headline = pd.DataFrame([[0.9] * len(methods), [0.1 * i for i in range(len(methods))]],
+                            index=pd.Index(["majority", "minority"], name="class_role"),
+                            columns=methods).assign(n_tests=12)
+    block = _headline_block(headline)
+    assert list(block.frame.index) == methods and block.caption.endswith("; 12 tests")
+    assert list(block.frame.columns) == ["majority F1", "minority F1"]
+    assert block.frame.loc["m3", "minority F1"] == pytest.approx(0.3)
+    narrow = _headline_block(headline[methods[:WIDE_HEADLINE]].assign(n_tests=12))
+    assert list(narrow.frame.index) == ["majority", "minority"]

@@ -38,6 +38,8 @@ from gan_oversampling.study.dbfile import describe
 from gan_oversampling.study.store import ResultsStore
 
 CLASS_NAMES = {0: "majority", 1: "minority"}  # short: grid row labels have little room
+# More methods than this: the headline shows one row per method instead of one column.
+WIDE_HEADLINE = 6
 
 
 @dataclass
@@ -188,8 +190,7 @@ def _values(frame: pd.DataFrame, column: str) -> str:
 def _headline_section(study: Study) -> Section:
     frame = study.frame
     headline = tables.headline_table(frame)
-    blocks: list = [Table("Mean F1 over tests (per-class F1 per fold, mean of folds, "
-                          "then mean over tests)", headline, 6, index=True)]
+    blocks: list = [_headline_block(headline), *_by_classifier_blocks(frame, study.spec)]
     missing = frame["test_key"].nunique() - len(tables.complete_tests(frame))
     if missing:
         blocks.append(f"{missing} tests lack the results of some method and are left out "
@@ -200,6 +201,31 @@ def _headline_section(study: Study) -> Section:
                          "our means over tests", comparison, 6, index=True),
                    comparison.attrs["note"]]
     return Section("Headline", blocks)
+
+
+def _headline_block(headline: pd.DataFrame) -> Table:
+    caption = "Mean F1 over tests (per-class F1 per fold, mean of folds, then mean over tests)"
+    methods = headline.columns.drop("n_tests")
+    if len(methods) <= WIDE_HEADLINE:
+        return Table(caption, headline, 6, index=True)
+    # Many methods: one row each, so that the table fits a page.
+    shown = headline[methods].T.rename_axis("method")
+    shown.columns = [f"{role} F1" for role in shown.columns]
+    return Table(f"{caption}; {int(headline['n_tests'].iloc[0])} tests", shown, 6, index=True)
+
+
+def _by_classifier_blocks(frame: pd.DataFrame, spec: dict) -> list:
+    """A study crossing classifiers: its primary score per method and classifier, since a
+    mean over weak and strong learners together hides which learner a method helps."""
+    if not tables.crosses_classifiers(frame):
+        return []
+    primary = scores.usable_primary(frame, spec)
+    every = other_metrics.metrics_table(frame)
+    column = other_metrics.score_column(primary)
+    shown = every.pivot(index="method", columns="classifier", values=column)
+    shown = shown.reindex([method for method in dict.fromkeys(every["method"])])
+    shown.columns.name = None
+    return [Table(f"Mean {primary.label} over tests, per classifier", shown, 4, index=True)]
 
 
 def _factor_section(frame: pd.DataFrame, long_tables: list, folder: Path) -> Section:

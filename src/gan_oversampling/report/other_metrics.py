@@ -22,6 +22,10 @@ from gan_oversampling.report.scores import ALL_SCORES, FOLD_SCORES, Score, usabl
 from gan_oversampling.samplers.registry import BASELINE
 
 CALIBRATION = (FOLD_SCORES["roc-auc"], FOLD_SCORES["brier"], FOLD_SCORES["ece"])
+# More warnings than this are shown as one table rather than a sentence each.
+SENTENCE_WARNINGS = 8
+# Extra seconds below this share of the baseline's are timing noise, not a cost.
+NOISE_SHARE = 0.1
 
 
 def sections(frame: pd.DataFrame, spec: dict, folder: Path) -> list:
@@ -81,7 +85,7 @@ def metrics_table(frame: pd.DataFrame) -> pd.DataFrame:
     for classifier, tests in _groups(frame, columns[ALL_SCORES[0]]):
         for method in columns[ALL_SCORES[0]].columns:
             rows.append({**_leading(classifier), "method": method,
-                         **{_column(score): by_test.loc[tests, method].mean()
+                         **{score_column(score): by_test.loc[tests, method].mean()
                             for score, by_test in columns.items()}})
     return pd.DataFrame(rows)
 
@@ -118,14 +122,17 @@ def _change(pair: pd.DataFrame, method: str, score: Score, settings) -> dict:
             "warn": bool(harm > settings.rope)}
 
 
-def warnings(changes: pd.DataFrame, rope: float) -> list[str]:
-    """One sentence per method and score that the baseline beats by more than the ROPE."""
+def warnings(changes: pd.DataFrame, rope: float) -> list:
+    """One sentence per method and score that the baseline beats by more than the ROPE;
+    more than `SENTENCE_WARNINGS` of them: one table, a row per method."""
     if changes.empty:
         return ["No method has ROC-AUC, Brier or ECE values beside the baseline's (they are "
                 "stored from this version on, and Brier and ECE need probabilities)."]
     flagged = changes[changes["warn"]]
-    found = [f"Warnings (worse than the baseline by more than ±{rope:g}, the setting "
-             f"statistics.rope): {len(flagged)} of {len(changes)} comparisons."]
+    found: list = [f"Warnings (worse than the baseline by more than ±{rope:g}, the setting "
+                   f"statistics.rope): {len(flagged)} of {len(changes)} comparisons."]
+    if len(flagged) > SENTENCE_WARNINGS:
+        return [*found, _warning_table(flagged)]
     for row in flagged.itertuples():
         verb = "lowers ROC-AUC" if row.score == "ROC-AUC" else f"worsens the {row.score}"
         where = f" with {row.classifier}" if "classifier" in changes.columns else ""
@@ -138,22 +145,48 @@ def warnings(changes: pd.DataFrame, rope: float) -> list[str]:
     return found
 
 
+def _warning_table(flagged: pd.DataFrame) -> Table:
+    """Method by score: each warning as its mean difference and the tests it holds on,
+    per classifier where the study crosses several."""
+    crossed = "classifier" in flagged.columns
+
+    def cell(rows: pd.DataFrame) -> str:
+        return "; ".join(
+            (f"{row.classifier} " if crossed else "")
+            + f"{row.mean_difference:+.3f} ({row.tests_worse}/{row.n_tests})"
+            for row in rows.itertuples())
+
+    shown = pd.DataFrame({
+        score.label: {method: cell(rows) for method, rows in
+                      flagged[flagged["score"] == score.label].groupby("method", sort=False)}
+        for score in CALIBRATION
+    }).reindex(list(dict.fromkeys(flagged["method"]))).astype(object).fillna("")
+    shown = shown.rename_axis("method")
+    where = ", per classifier" if crossed else ""
+    return Table("Warnings: mean difference against the baseline (tests where the method is "
+                 f"worse / tests){where}; every comparison is in the table below", shown,
+                 index=True)
+
+
 def cost_table(frame: pd.DataFrame, primary: Score) -> pd.DataFrame:
     """Per (classifier,) method: mean seconds per test (resampling and the classifier's
     fits and scoring of every fold), the extra seconds over the baseline, the mean gain in
     the primary score over the baseline and that gain per extra second (blank where the
-    method costs no more than the baseline)."""
+    method costs no more than the baseline, or so little more that the ratio would divide
+    by the noise of the clock: `NOISE_SHARE` of the baseline's seconds)."""
     by_test = _by_test(frame, primary)
     seconds = _seconds_by_test(frame).reindex(index=by_test.index, columns=by_test.columns)
     rows = []
     for classifier, tests in _groups(frame, by_test):
         for method in by_test.columns:
-            extra = float((seconds.loc[tests, method] - seconds.loc[tests, BASELINE]).mean())
+            baseline = float(seconds.loc[tests, BASELINE].mean())
+            extra = float(seconds.loc[tests, method].mean()) - baseline
             gain = float((by_test.loc[tests, method] - by_test.loc[tests, BASELINE]).mean())
+            measurable = extra > NOISE_SHARE * baseline and extra > 0
             rows.append({**_leading(classifier), "method": method,
                          "seconds_per_test": seconds.loc[tests, method].mean(),
-                         "extra_seconds": extra, f"{_column(primary)}_gain": gain,
-                         "gain_per_extra_second": gain / extra if extra > 0 else np.nan})
+                         "extra_seconds": extra, f"{score_column(primary)}_gain": gain,
+                         "gain_per_extra_second": gain / extra if measurable else np.nan})
     return pd.DataFrame(rows)
 
 
@@ -172,12 +205,14 @@ def _cost_note(primary: Score) -> str:
         "scoring the classifier on every fold. Workers run one thread each, so on a CPU this "
         "is CPU time; a GAN trained on a GPU counts GPU wall time. Gain per extra second: "
         f"the mean {primary.label} gain over the baseline divided by the mean extra seconds "
-        "per test; what a second of the method's extra cost buys."
+        "per test; what a second of the method's extra cost buys. It is blank where the "
+        f"method takes no more than {1 + NOISE_SHARE:g} times the baseline's seconds: "
+        "there the ratio would divide by the noise of the clock."
     )
 
 
 def _missing_notes(every: pd.DataFrame) -> list[str]:
-    fold_columns = [_column(score) for score in FOLD_SCORES.values()]
+    fold_columns = [score_column(score) for score in FOLD_SCORES.values()]
     if every.empty or every[fold_columns].isna().all().all():
         return ["The fold-level scores are blank: these results were stored before they "
                 "were computed."]
@@ -192,6 +227,6 @@ def _missing_notes(every: pd.DataFrame) -> list[str]:
             f"(an SVM has only a decision function): {names}; their cells are blank."]
 
 
-def _column(score: Score) -> str:
+def score_column(score: Score) -> str:
     """A score's column in these tables: minority_f1, majority_f1, pr_auc, ..."""
     return f"{score.role}_f1" if score.per_class else score.column
