@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from gan_oversampling.report import comparisons, other_metrics
+from gan_oversampling.report import comparisons, other_metrics, statistics
 from gan_oversampling.report.build import build_report
 from gan_oversampling.report.statistics import Settings
 from gan_oversampling.study.records import UnitResult
@@ -211,3 +211,44 @@ def test_a_headline_of_many_methods_has_a_row_per_method():
     assert block.frame.loc["m3", "minority F1"] == pytest.approx(0.3)
     narrow = _headline_block(headline[methods[:WIDE_HEADLINE]].assign(n_tests=12))
     assert list(narrow.frame.index) == ["majority", "minority"]
+
+
+def _grid_db(path, cells: dict) -> pd.DataFrame:
+    """A store whose CGAN beats the baseline by `cells[(n, ratio)]` (one gain per test)."""
+    spec = {"name": "m", "data": {"kind": "cyber"}, "methods": list(METHODS),
+            "statistics": {"bootstrap_samples": 500}}
+    with ResultsStore.open(path) as store:
+        store.register_study("m", "hash", json.dumps(spec))
+        for (n, ratio), gains in cells.items():
+            for i, gain in enumerate(gains):
+                factors = {"n_majority": n, "imbalance_ratio": ratio}
+                key = f"n{n}-ir{ratio}-{i}"
+                for method in METHODS:
+                    # Each test's offset moves none and CGAN alike, but CGAN's by `gain` more.
+                    offset = gain - 0.2 if method == "cgan" else 0.0
+                    store.write_unit(_unit("m", key, factors, method, offset))
+    return _frame(path)
+
+
+def test_the_grid_of_size_and_ratio_holds_each_cells_mean_gain_and_interval(tmp_path):
+    from gan_oversampling.report import grid
+
+    cells = {(100, 0.1): [0.30, 0.40, 0.50], (100, 0.4): [0.10, 0.12],
+             (1000, 0.1): [0.05, -0.01], (1000, 0.4): [0.0, 0.0]}
+    frame = _grid_db(tmp_path / "g.sqlite", cells)
+    settings = Settings(bootstrap_samples=500)
+    score = other_metrics.ALL_SCORES[0]
+    table = grid.gain_grid(frame, "cgan", "none", score, settings)
+    assert list(table.index) == ["100", "1000"] and list(table.columns) == ["0.1", "0.4"]
+    low, high = statistics.bootstrap_interval(np.array([0.30, 0.40, 0.50]), 500, 0)
+    assert table.loc["100", "0.1"] == f"+0.400 [{low:+.3f}, {high:+.3f}] (3)"
+    assert table.loc["1000", "0.4"] == "+0.000 [+0.000, +0.000] (2)"  # every resample alike
+    assert table.loc["1000", "0.1"].startswith("+0.020 [")
+    blocks = grid.grid_blocks(frame, {"cgan": ["none", "smote"]},
+                              [score, other_metrics.ALL_SCORES[1]], score, settings)
+    # Against the baseline on both compared scores, against SMOTE on the primary only.
+    assert [block.caption.split(",")[:2] for block in blocks] == [
+        ["cgan - none", " minority F1"], ["cgan - none", " majority F1"],
+        ["cgan - smote", " minority F1"]]
+    one_ratio = frame[frame["imbalance_ratio"] == 0.1]
+    assert grid.grid_blocks(one_ratio, {"cgan": ["none"]}, [score], score, settings) == []

@@ -12,6 +12,7 @@ from gan_oversampling.report import (
     answer,
     comparisons,
     factor_model,
+    grid,
     plots,
     scores,
     statistics,
@@ -53,6 +54,8 @@ def statistics_sections(frame: pd.DataFrame, spec: dict, folder: Path) -> list:
     words = answer.answer_paragraphs(stats, models, best, context)
     blocks = [*missing, _method_note(settings, context, best), *_alias_note(used),
               *_overall_blocks(stats), *_level_blocks(stats, best, primary),
+              *grid.grid_blocks(used, targets, scores.compared_scores(primary), primary,
+                                settings),
               *_friedman_blocks(used, folder, primary), *_model_blocks(models, primary),
               *_flag_blocks(flags, settings)]
     return [Section("The answer", words), Section("Statistics", blocks)]

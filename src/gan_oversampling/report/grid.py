@@ -1,0 +1,70 @@
+"""A generator's gain over the grid of the two factors every data kind has: the majority
+class's size and the imbalance ratio.
+
+The published cybersecurity finding is stated on this grid ("clear gains when the sample
+is small and the imbalance large; no harm when these are mild"): a cell-by-cell claim,
+which the factor model's main effects cannot show (they add a size effect to a ratio
+effect). Each cell is the mean difference over its tests with its 95% bootstrap interval
+resampling those tests, and how many there are: with a few tests a cell says little,
+and its interval says so.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from gan_oversampling.report import statistics, tables
+from gan_oversampling.report.document import Table
+from gan_oversampling.report.scores import Score
+
+ROWS, COLUMNS = "n_majority", "imbalance_ratio"
+
+
+def grid_blocks(used: pd.DataFrame, targets: dict[str, list[str]], compared: list[Score],
+                primary: Score, settings) -> list:
+    """Tables of each generator's gain over the grid: against the baseline on every
+    compared score, against the other targets (the best classic oversampler) on the
+    primary one. Nothing when the study lacks either factor's two levels."""
+    tests = tables.complete_tests(used)
+    if not tests or not all(factor in used.columns for factor in (ROWS, COLUMNS)):
+        return []
+    levels_of = used.drop_duplicates("test_key").set_index("test_key").loc[tests]
+    rows, columns = (tables.factor_levels(levels_of, factor) for factor in (ROWS, COLUMNS))
+    if len(rows) < 2 or len(columns) < 2:
+        return []
+    blocks: list = []
+    for generator, against in targets.items():
+        for position, comparator in enumerate(against):
+            for score in compared if position == 0 else [primary]:
+                gain = gain_grid(used, generator, comparator, score, settings)
+                blocks.append(Table(
+                    f"{generator} - {comparator}, {score.label}, by {ROWS} (rows) and "
+                    f"{COLUMNS} (columns): mean difference over the tests of each cell "
+                    "[95% bootstrap interval] (tests)", gain, index=True))
+    return blocks
+
+
+def gain_grid(used: pd.DataFrame, generator: str, comparator: str, score: Score,
+              settings) -> pd.DataFrame:
+    """Cells "+0.123 [+0.045, +0.201] (7)": the mean of `generator` minus `comparator`
+    over the complete tests at each (n_majority, imbalance_ratio), its interval, the
+    tests counted."""
+    by_test = tables.score_by_test(used, score)
+    difference = by_test[generator] - by_test[comparator]
+    levels_of = used.drop_duplicates("test_key").set_index("test_key").loc[by_test.index]
+    cells: dict = {}
+    for (row, column), group in levels_of.groupby([ROWS, COLUMNS], sort=True):
+        values = difference.loc[group.index].to_numpy()
+        low, high = statistics.bootstrap_interval(values, settings.bootstrap_samples,
+                                                  settings.seed)
+        interval = "" if pd.isna(low) else f" [{_signed(low)}, {_signed(high)}]"
+        cells.setdefault(column, {})[row] = f"{_signed(values.mean())}{interval} ({len(values)})"
+    grid = pd.DataFrame(cells).sort_index().reindex(columns=sorted(cells)).fillna("")
+    grid.index = grid.index.map(tables.level_text)
+    grid.columns = [tables.level_text(column) for column in grid.columns]
+    return grid.rename_axis(ROWS)
+
+
+def _signed(value: float) -> str:
+    """+0.123; a difference that rounds to zero is +0.000, never -0.000."""
+    return f"{round(float(value), 3) + 0.0:+.3f}"
