@@ -7,16 +7,14 @@ from typing import Any, Literal, get_args
 
 import torch
 from pydantic import (
-    BaseModel,
-    ConfigDict,
     Field,
     ValidationError,
     ValidationInfo,
     field_validator,
-    model_validator,
 )
 
-from gan_oversampling.errors import UserError, one_line, refuse_booleans_in
+from gan_oversampling.errors import UserError, one_line
+from gan_oversampling.settings import StrictModel
 
 _DEVICE_PATTERN = re.compile(r"^(auto|cpu|cuda(:\d+)?)$")
 # The oracles of the patience rule (gan.oracles implements them under these names).
@@ -31,7 +29,7 @@ PATIENCE_SETTINGS = ("oracle", "eval_every", "patience", "min_iterations", "min_
 _FORMER_DEFAULTS = {"oracle": "cas-real"}
 
 
-class CGANConfig(BaseModel):
+class CGANConfig(StrictModel):
     """Architecture, optimiser and run settings of the CGAN.
 
     Layer sizes, activations and optimiser settings follow the Keras 2 code of the
@@ -53,8 +51,6 @@ class CGANConfig(BaseModel):
     discriminator and the generator (it advances three times per iteration);
     "separate" gives each optimiser its own.
     """
-
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     latent_dim: int = Field(50, ge=1)
     batch_size: int = Field(32, ge=1)
@@ -82,11 +78,6 @@ class CGANConfig(BaseModel):
     min_delta: float = Field(0.0, ge=0)
     holdout: float = Field(0.2, gt=0, le=0.5)
     adam_step: Literal["separate", "shared"] = "separate"
-
-    @model_validator(mode="before")
-    @classmethod
-    def _no_booleans_for_numbers(cls, raw: Any) -> Any:
-        return refuse_booleans_in(cls, raw)
 
     @field_validator("generator_hidden", "discriminator_hidden")
     @classmethod

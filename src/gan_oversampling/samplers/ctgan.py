@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import torch
 from imblearn.over_sampling.base import BaseOverSampler
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import Field
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils._param_validation import Interval
 
@@ -30,6 +30,7 @@ from gan_oversampling.samplers.base import (
     resample_one_by_one,
     target_counts,
 )
+from gan_oversampling.settings import StrictModel
 
 MISSING_PACKAGE = (
     "the 'ctgan' method needs the ctgan package: pip install ctgan "
@@ -233,20 +234,11 @@ def _quiet_mixture_fits() -> Iterator[None]:
 
 
 
-class CTGANSettings(BaseModel):
+class CTGANSettings(StrictModel):
     """The `[ctgan]` table of a study file."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     epochs: int = Field(300, ge=1)
     batch_size: int = Field(500, ge=PAC)
-
-    @field_validator("epochs", "batch_size", mode="before")
-    @classmethod
-    def _not_a_boolean(cls, value):
-        if isinstance(value, bool):
-            raise ValueError("must be an integer, not true or false")
-        return value
 
 
 def _fold_sampler(fold: TrainingFold, settings: CTGANSettings) -> CTGANOversampler:
