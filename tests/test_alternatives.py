@@ -11,12 +11,19 @@ import numpy as np
 import pytest
 import torch
 from imblearn.ensemble import EasyEnsembleClassifier
+from imblearn.metrics import geometric_mean_score
 from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import (
+    balanced_accuracy_score,
+    f1_score,
+    make_scorer,
+    matthews_corrcoef,
+)
 from sklearn.model_selection import StratifiedKFold, TunedThresholdClassifierCV
 
 from gan_oversampling.errors import UserError
 from gan_oversampling.evaluation.paper_mlp import PaperMLP, _flat_layers, _write_gradients
-from gan_oversampling.samplers import variants
+from gan_oversampling.samplers import objectives, variants
 from gan_oversampling.samplers.alternatives import (
     EnsembleSettings,
     ShrinkingStratifiedKFold,
@@ -193,6 +200,45 @@ def test_threshold_tuning_maximises_the_objective_on_inner_folds():
     minority = plain.predict_proba(X)[:, 1]
     np.testing.assert_array_equal(tuned.predict(X), minority >= tuned.best_threshold_)
     assert tuned.best_threshold_ != 0.5
+
+
+LIBRARY_OBJECTIVES = {
+    "minority-f1": lambda t, p: f1_score(t, p, zero_division=0.0),
+    "balanced-accuracy": balanced_accuracy_score,
+    "mcc": matthews_corrcoef,
+    "g-mean": geometric_mean_score,
+}
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning", "ignore::RuntimeWarning")
+@pytest.mark.parametrize("name", sorted(LIBRARY_OBJECTIVES))
+def test_each_objective_is_the_librarys_score(name):
+    ours, library = objectives.OBJECTIVE_FUNCTIONS[name], LIBRARY_OBJECTIVES[name]
+    rng = np.random.default_rng(3)
+    cases = [(rng.integers(0, 2, size), rng.integers(0, 2, size))
+             for size in (2, 5, 17, 60) for _ in range(25)]
+    truth = np.array([0, 0, 1, 1, 0, 1])
+    # Degenerate matrices: nothing or everything predicted positive, perfect, inverted,
+    # and a class absent from the truth.
+    cases += [(truth, np.zeros(6, int)), (truth, np.ones(6, int)), (truth, truth),
+              (truth, 1 - truth), (np.zeros(6, int), truth), (np.ones(6, int), truth)]
+    for y_true, y_pred in cases:
+        assert ours(y_true, y_pred) == pytest.approx(library(y_true, y_pred), abs=1e-12), (
+            y_true, y_pred)
+
+
+@pytest.mark.parametrize("objective", sorted(LIBRARY_OBJECTIVES))
+def test_the_tuned_threshold_is_the_one_the_librarys_scores_pick(objective):
+    library_scorer = make_scorer(LIBRARY_OBJECTIVES[objective])
+    for seed in range(3):
+        X, y = imbalanced(n_minority=15, seed=seed, shift=0.8)
+        tuned = get_method("threshold").adapt_classifier(
+            LogisticRegression(), ThresholdSettings(objective=objective), seed).fit(X, y)
+        by_library = TunedThresholdClassifierCV(
+            LogisticRegression(), scoring=library_scorer,
+            cv=StratifiedKFold(5, shuffle=True, random_state=seed)).fit(X, y)
+        assert tuned.best_threshold_ == pytest.approx(by_library.best_threshold_)
+        assert tuned.best_score_ == pytest.approx(by_library.best_score_)
 
 
 def test_threshold_settings_are_checked():

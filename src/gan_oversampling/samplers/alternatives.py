@@ -20,14 +20,12 @@ method's `adapt_classifier` hook), so any resampling method can be combined with
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 import numpy as np
 from imblearn.ensemble import EasyEnsembleClassifier
-from imblearn.metrics import geometric_mean_score
 from imblearn.under_sampling import RandomUnderSampler
 from pydantic import Field
-from sklearn.metrics import make_scorer
 from sklearn.model_selection import StratifiedKFold, TunedThresholdClassifierCV
 
 from gan_oversampling.samplers.base import (
@@ -37,16 +35,10 @@ from gan_oversampling.samplers.base import (
     require_rows,
     resample_one_by_one,
 )
+from gan_oversampling.samplers.objectives import OBJECTIVE_SCORERS
 from gan_oversampling.settings import StrictModel
 
 ThresholdObjective = Literal["minority-f1", "balanced-accuracy", "mcc", "g-mean"]
-# Each objective as scikit-learn scores it; the minority class is label 1.
-OBJECTIVE_SCORERS: dict[str, Any] = {
-    "minority-f1": "f1",
-    "balanced-accuracy": "balanced_accuracy",
-    "mcc": "matthews_corrcoef",
-    "g-mean": make_scorer(geometric_mean_score),
-}
 
 
 class ThresholdSettings(StrictModel):
