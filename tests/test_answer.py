@@ -214,6 +214,22 @@ def test_report_leads_with_the_answer_and_writes_the_statistics(tmp_path):
     assert "undecided (correlated Bayesian t-test" in markdown
 
 
+def test_the_answer_speaks_of_the_best_ranked_other_method_too(tmp_path):
+    gains = {"none": 0.0, "smote": 0.2, "class-weight": 0.1, "threshold": 0.3, "cgan": 0.25}
+    spec = {**SPEC, "methods": list(gains), "statistics": {"bootstrap_samples": 500}}
+    out = build_report(_store(tmp_path / "r.sqlite", spec, scores_frame(gains, grid(3))),
+                       tmp_path / "report", n_sample_tests=0)
+    markdown = (out / "report.md").read_text()
+    answer_words = markdown.split("## Statistics")[0]
+    assert "CGAN loses to threshold on minority F1" in answer_words
+    assert "CGAN beats smote on minority F1" in answer_words
+    assert "class-weight" not in answer_words  # ranked below the tuned threshold
+    assert "the best-ranked other method threshold" in markdown
+    assert "CGAN against threshold by factor level" in markdown
+    targets = set(pd.read_csv(out / "factor_model.csv")["target"])
+    assert targets == {"cgan - none", "cgan - smote", "cgan - threshold"}
+
+
 def test_excluding_small_tests_changes_the_statistics(tmp_path):
     frame = pd.concat([
         scores_frame({"none": 0.0, "smote": 0.2, "cgan": 0.25}, grid(2)),

@@ -217,19 +217,21 @@ SCOPE = (
 
 
 def answer_paragraphs(stats: pd.DataFrame, models: list, best_classic: str | None,
-                      context: Context) -> list[str]:
-    """The answer: per generator, against the baseline and against the best-ranked classic
-    oversampler, on the primary score (minority then majority F1 by default), where it
-    gains most and least, which factor the model puts first; then what cannot be
-    concluded."""
+                      context: Context, best_alternative: str | None = None) -> list[str]:
+    """The answer: per generator, against the baseline, the best-ranked classic
+    oversampler and the best-ranked other method (a tuned threshold, class weights, ...;
+    when the study has any), on the primary score (minority then majority F1 by default),
+    where it gains most and least, which factor the model puts first; then what cannot
+    be concluded."""
     if stats.empty:
         return ["No generative method was compared with another method on complete tests, "
                 "so there is no answer to give."]
     overall = stats[stats["factor"] == "all"]
     paragraphs = []
+    chosen = [BASELINE, best_classic, best_alternative]
     for (generator, comparator), rows in overall.groupby(["generator", "comparator"],
                                                          sort=False):
-        if comparator not in (BASELINE, best_classic):
+        if comparator not in chosen:
             continue
         sentences = [comparison_sentence(row, context.rope, first=index == 0)
                      for index, row in enumerate(rows.itertuples())]
@@ -239,8 +241,7 @@ def answer_paragraphs(stats: pd.DataFrame, models: list, best_classic: str | Non
         target = f"{generator} - {comparator}"
         sentences += [factor_sentence(m) for m in models if m.target == target]
         paragraphs.append(" ".join(s for s in sentences if s))
-    limits = caveats(overall[overall["comparator"].isin([BASELINE, best_classic])], models,
-                     context)
+    limits = caveats(overall[overall["comparator"].isin(chosen)], models, context)
     if limits:
         paragraphs.append("What these numbers cannot say: " + "; ".join(limits) + ".")
     paragraphs.append(SCOPE)

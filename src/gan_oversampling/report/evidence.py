@@ -19,7 +19,6 @@ from gan_oversampling.report import (
     tables,
 )
 from gan_oversampling.report.document import Image, Section, Table
-from gan_oversampling.samplers.registry import BASELINE
 
 OVERALL_COLUMNS = {
     "generator": "generator", "comparator": "against", "score": "score",
@@ -46,14 +45,16 @@ def statistics_sections(frame: pd.DataFrame, spec: dict, folder: Path) -> list:
     stats = comparisons.statistics_table(used, settings)
     stats.to_csv(folder / "statistics.csv", index=False)
     best = comparisons.best_ranked_classic(used, primary)
-    targets = {generator: [*tables.methods_of_kind(used, "baseline"), *([best] if best else [])]
-               for generator in tables.methods_of_kind(used, "generative")}
+    alternative = comparisons.best_ranked(used, "alternative", primary)
+    chosen = [*tables.methods_of_kind(used, "baseline"),
+              *(method for method in (best, alternative) if method)]
+    targets = {generator: chosen for generator in tables.methods_of_kind(used, "generative")}
     models = factor_model.models(used, targets, primary)
     _model_csvs(models, folder)
     context = _context(used, flags, settings, primary)
-    words = answer.answer_paragraphs(stats, models, best, context)
-    blocks = [*missing, _method_note(settings, context, best), *_alias_note(used),
-              *_overall_blocks(stats), *_level_blocks(stats, best, primary),
+    words = answer.answer_paragraphs(stats, models, best, context, alternative)
+    blocks = [*missing, _method_note(settings, context, best, alternative),
+              *_alias_note(used), *_overall_blocks(stats), *_level_blocks(stats, chosen, primary),
               *grid.grid_blocks(used, targets, scores.compared_scores(primary), primary,
                                 settings),
               *_friedman_blocks(used, folder, primary), *_model_blocks(models, primary),
@@ -83,8 +84,11 @@ def _context(used: pd.DataFrame, flags: pd.DataFrame, settings,
         primary=primary)
 
 
-def _method_note(settings, context: answer.Context, best: str | None) -> str:
+def _method_note(settings, context: answer.Context, best: str | None,
+                 alternative: str | None) -> str:
     against = f"; the best-ranked classic oversampler is {best}" if best else ""
+    if alternative:
+        against += f", the best-ranked other method {alternative}"
     compared = ("minority and majority F1" if context.primary == scores.MINORITY_F1
                 else context.primary.label)
     return (
@@ -120,14 +124,14 @@ def _overall_blocks(stats: pd.DataFrame) -> list:
                   _renamed(overall, OVERALL_COLUMNS), 4)]
 
 
-def _level_blocks(stats: pd.DataFrame, best: str | None, primary: scores.Score) -> list:
+def _level_blocks(stats: pd.DataFrame, chosen: list[str], primary: scores.Score) -> list:
     if stats.empty:
         return []
     blocks = []
     levels = stats[(stats["factor"] != comparisons.ALL) & (stats["score"] == primary.label)]
     for (generator, comparator), rows in levels.groupby(["generator", "comparator"],
                                                         sort=False):
-        if comparator not in (BASELINE, best):
+        if comparator not in chosen:
             continue
         rows = rows.assign(level=rows["level"].map(tables.level_text))
         blocks.append(Table(f"{answer.name(generator)} against {comparator} by factor level "
