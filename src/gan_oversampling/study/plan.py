@@ -5,8 +5,9 @@
 study's own work on this machine for a moment (a few CGAN iterations of each batch shape,
 one resample per resampling method, one fit of each classifier as each method adapts it:
 plain, class-weighted, with a tuned threshold, in an ensemble) and scales it to the
-study's iterations and rows. It also measures how fast several busy workers run here against one alone: on a
-machine shared with other jobs, two workers may split one core's worth between them.
+study's iterations and rows. It also measures how fast several busy workers run here
+against one alone: on a machine shared with other jobs, two workers may split one core's
+worth between them.
 Nothing is trained to the end and nothing is written.
 """
 
