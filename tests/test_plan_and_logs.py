@@ -152,6 +152,8 @@ def test_plan_of_a_study_crossing_classifiers_prints_an_estimate(crossed_study, 
     code, out, err = call_main(capsys, "plan", crossed_study, "--workers", "1")
     assert code == 0, err
     assert "4 tests x 5 methods" in out and "estimated wall time: about" in out
+    assert ("stratified 5-fold; classifiers logistic-regression, paper-mlp (each test once "
+            "with each)") in out.splitlines()[0]
     assert "-paper-mlp " in out and "-logistic-regression " in out
 
 

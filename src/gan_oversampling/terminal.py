@@ -168,6 +168,12 @@ def print_failures(failed: dict[tuple[str, str], str], db_path: Path, console: C
     )
 
 
+def _classifiers_text(classifiers: list[str]) -> str:
+    if len(classifiers) == 1:
+        return f"classifier {classifiers[0]}"
+    return f"classifiers {', '.join(classifiers)} (each test once with each)"
+
+
 def print_plan(spec, tests: list, estimate, console: Console) -> None:
     """What `run` would do: per test its features, rows and minority rows per test fold
     (`study.plan.TestPlan`), the units, and the estimated wall time (`WallTime`, or None)."""
@@ -177,8 +183,8 @@ def print_plan(spec, tests: list, estimate, console: Console) -> None:
     draws = f" ({spec.repeats} draws of each grid point)" if spec.repeats > 1 else ""
     plain_line(console, f"study {spec.name}: {len(tests)} tests{draws} x {len(spec.methods)} "
                         f"methods ({', '.join(spec.methods)}) = {n_units} units; "
-                        f"{evaluation.cv} {evaluation.n_splits}-fold; classifier "
-                        f"{evaluation.classifier}")
+                        f"{evaluation.cv} {evaluation.n_splits}-fold; "
+                        f"{_classifiers_text(evaluation.classifiers)}")
     rows = [[plan.key, str(plan.n_features), str(plan.majority_rows), str(plan.minority_rows),
              str(plan.min_minority_per_test_fold),
              f"under {few}" if plan.min_minority_per_test_fold < few else ""]
