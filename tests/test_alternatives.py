@@ -12,6 +12,7 @@ import pytest
 import torch
 from imblearn.ensemble import EasyEnsembleClassifier
 from imblearn.metrics import geometric_mean_score
+from sklearn.dummy import DummyClassifier
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import (
     balanced_accuracy_score,
@@ -239,6 +240,31 @@ def test_the_tuned_threshold_is_the_one_the_librarys_scores_pick(objective):
             cv=StratifiedKFold(5, shuffle=True, random_state=seed)).fit(X, y)
         assert tuned.best_threshold_ == pytest.approx(by_library.best_threshold_)
         assert tuned.best_score_ == pytest.approx(by_library.best_score_)
+
+
+def test_a_classifier_with_constant_scores_keeps_its_default_threshold():
+    X, y = imbalanced()
+    constant = DummyClassifier(strategy="prior")
+    tuned = get_method("threshold").adapt_classifier(constant, ThresholdSettings(), 0)
+    tuned.fit(X, y)  # scikit-learn alone refuses: "makes constant predictions"
+    assert not tuned.threshold_tuned_ and tuned.best_threshold_ == 0.5
+    assert np.isnan(tuned.best_score_)
+    plain = DummyClassifier(strategy="prior").fit(X, y)
+    np.testing.assert_array_equal(tuned.predict(X), plain.predict(X))
+    np.testing.assert_allclose(tuned.predict_proba(X), plain.predict_proba(X))
+    with pytest.raises(ValueError, match="constant predictions"):
+        TunedThresholdClassifierCV(DummyClassifier(strategy="prior")).fit(X, y)
+    learning = get_method("threshold").adapt_classifier(LogisticRegression(),
+                                                        ThresholdSettings(), 0)
+    assert learning.fit(X, y).threshold_tuned_
+
+
+def test_a_threshold_tuner_still_raises_other_errors():
+    X, y = imbalanced()
+    tuned = get_method("threshold").adapt_classifier(
+        LogisticRegression(C=-1.0), ThresholdSettings(), 0)
+    with pytest.raises(ValueError, match="C"):
+        tuned.fit(X, y)
 
 
 def test_threshold_settings_are_checked():

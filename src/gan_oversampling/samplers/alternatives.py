@@ -11,7 +11,8 @@
   (scikit-learn's `class_weight="balanced"`; the paper's network by a weighted loss).
 - `threshold`: the decision threshold is tuned on inner stratified folds of the training
   fold to maximise an objective (scikit-learn's TunedThresholdClassifierCV), then the
-  classifier is refitted on the whole training fold.
+  classifier is refitted on the whole training fold; where its scores on an inner fold
+  are constant, it keeps its default threshold (`TunedOrDefaultThreshold`).
 
 `class-weight`, `threshold` and `easy-ensemble` change how the classifier learns (the
 method's `adapt_classifier` hook), so any resampling method can be combined with them
@@ -26,6 +27,7 @@ import numpy as np
 from imblearn.ensemble import EasyEnsembleClassifier
 from imblearn.under_sampling import RandomUnderSampler
 from pydantic import Field
+from sklearn.base import clone
 from sklearn.model_selection import StratifiedKFold, TunedThresholdClassifierCV
 
 from gan_oversampling.samplers.base import (
@@ -88,8 +90,32 @@ def _class_weight(classifier, settings, seed: int):
     return classifier.set_params(class_weight="balanced")
 
 
+class TunedOrDefaultThreshold(TunedThresholdClassifierCV):
+    """scikit-learn's TunedThresholdClassifierCV, except where the classifier's scores on
+    an inner fold are all alike (LightGBM grows no tree on a few dozen rows): there is
+    no threshold to tune, and scikit-learn refuses with a ValueError that would fail the
+    unit and drop the test from every comparison. The classifier then keeps its default
+    threshold (0.5 on probabilities, 0 on a decision function), fitted on the whole
+    training fold as a tuned one is; `threshold_tuned_` says which happened."""
+
+    def fit(self, X, y, **params):
+        try:
+            super().fit(X, y, **params)
+        except ValueError as error:
+            if "constant predictions" not in str(error):
+                raise
+            self._curve_scorer = self._get_curve_scorer()
+            self.estimator_ = clone(self.estimator).fit(X, y, **params)
+            self.best_threshold_ = 0.5 if hasattr(self.estimator_, "predict_proba") else 0.0
+            self.best_score_ = float("nan")
+            self.threshold_tuned_ = False
+        else:
+            self.threshold_tuned_ = True
+        return self
+
+
 def _tuned_threshold(classifier, settings: ThresholdSettings, seed: int):
-    return TunedThresholdClassifierCV(
+    return TunedOrDefaultThreshold(
         classifier,
         scoring=OBJECTIVE_SCORERS[settings.objective],
         cv=ShrinkingStratifiedKFold(settings.inner_folds, seed),
