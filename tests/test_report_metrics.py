@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from gan_oversampling.report import comparisons, other_metrics, statistics
+from gan_oversampling.report import comparisons, other_metrics, statistics, tables
 from gan_oversampling.report.build import build_report
 from gan_oversampling.report.statistics import Settings
 from gan_oversampling.study.records import UnitResult
@@ -238,7 +238,9 @@ def test_the_grid_of_size_and_ratio_holds_each_cells_mean_gain_and_interval(tmp_
     frame = _grid_db(tmp_path / "g.sqlite", cells)
     settings = Settings(bootstrap_samples=500)
     score = other_metrics.ALL_SCORES[0]
-    table = grid.gain_grid(frame, "cgan", "none", score, settings)
+    levels_of = frame.drop_duplicates("test_key").set_index("test_key")
+    table = grid.gain_grid(tables.score_by_test(frame, score), levels_of, "cgan", "none",
+                           settings)
     assert list(table.index) == ["100", "1000"] and list(table.columns) == ["0.1", "0.4"]
     low, high = statistics.bootstrap_interval(np.array([0.30, 0.40, 0.50]), 500, 0)
     assert table.loc["100", "0.1"] == f"+0.400 [{low:+.3f}, {high:+.3f}] (3)"

@@ -32,11 +32,13 @@ def grid_blocks(used: pd.DataFrame, targets: dict[str, list[str]], compared: lis
     rows, columns = (tables.factor_levels(levels_of, factor) for factor in (ROWS, COLUMNS))
     if len(rows) < 2 or len(columns) < 2:
         return []
+    # Each score's per-test table once, for every generator and comparator.
+    by_score = {score: tables.score_by_test(used, score) for score in [*compared, primary]}
     blocks: list = []
     for generator, against in targets.items():
         for position, comparator in enumerate(against):
             for score in compared if position == 0 else [primary]:
-                gain = gain_grid(used, generator, comparator, score, settings)
+                gain = gain_grid(by_score[score], levels_of, generator, comparator, settings)
                 blocks.append(Table(
                     f"{generator} - {comparator}, {score.label}, by {ROWS} (rows) and "
                     f"{COLUMNS} (columns): mean difference over the tests of each cell "
@@ -44,16 +46,16 @@ def grid_blocks(used: pd.DataFrame, targets: dict[str, list[str]], compared: lis
     return blocks
 
 
-def gain_grid(used: pd.DataFrame, generator: str, comparator: str, score: Score,
-              settings) -> pd.DataFrame:
+def gain_grid(by_test: pd.DataFrame, levels_of: pd.DataFrame, generator: str,
+              comparator: str, settings) -> pd.DataFrame:
     """Cells "+0.123 [+0.045, +0.201] (7)": the mean of `generator` minus `comparator`
-    over the complete tests at each (n_majority, imbalance_ratio), its interval, the
-    tests counted."""
-    by_test = tables.score_by_test(used, score)
+    over the tests at each (n_majority, imbalance_ratio), its interval, the tests
+    counted. `by_test`: a score per test (`tables.score_by_test`); `levels_of`: each
+    test's factor levels, indexed by test key."""
     difference = by_test[generator] - by_test[comparator]
-    levels_of = used.drop_duplicates("test_key").set_index("test_key").loc[by_test.index]
     cells: dict = {}
-    for (row, column), group in levels_of.groupby([ROWS, COLUMNS], sort=True):
+    for (row, column), group in levels_of.loc[by_test.index].groupby([ROWS, COLUMNS],
+                                                                      sort=True):
         values = difference.loc[group.index].to_numpy()
         low, high = statistics.bootstrap_interval(values, settings.bootstrap_samples,
                                                   settings.seed)
