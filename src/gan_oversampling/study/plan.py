@@ -200,12 +200,7 @@ def _per_row_costs(spec, test: PreparedTest) -> tuple[dict, list[str]]:
     and of each method that resamples fold by fold, timed on the first training fold of
     the largest test."""
     X_train, y_train = test.training_sets()[0]
-    adapters = {get_method(name).adapter for name in spec.methods}
-    costs: dict = {
-        (classifier, adapter): _classifier_seconds_per_row(spec, classifier, adapter,
-                                                           X_train, y_train)
-        for classifier in spec.evaluation.classifiers for adapter in adapters
-    }
+    costs: dict = _classifier_costs(spec, X_train, y_train)
     untimed = []
     for name in _resamplings(spec):
         method = get_method(name)
@@ -221,25 +216,35 @@ def _per_row_costs(spec, test: PreparedTest) -> tuple[dict, list[str]]:
     return costs, untimed
 
 
-def _classifier_seconds_per_row(spec, classifier: str, adapter: str | None, X: np.ndarray,
-                                y: np.ndarray) -> float:
-    """One fit on the fold balanced (its minority rows repeated), as after oversampling,
-    per row it was fitted on; the classifier adapted as the method `adapter` adapts it."""
+def _classifier_costs(spec, X: np.ndarray, y: np.ndarray) -> dict:
+    """(classifier, adapter) -> seconds per row of one fit of the classifier as the method
+    `adapter` adapts it (None: as it is), on the fold balanced (its minority rows
+    repeated), as after oversampling. Each classifier is fitted once on a few rows first,
+    so that its first call's costs (imports, setting up) are not counted."""
     minority = np.flatnonzero(y == 1)
     extra = np.resize(minority, max(0, int((y == 0).sum()) - len(minority)))
-    rows = np.concatenate([np.arange(len(y)), extra])
+    balanced = np.concatenate([np.arange(len(y)), extra])
     warm_up = np.concatenate([np.flatnonzero(y == 0)[:32], minority[:32]])
+    adapters = {get_method(name).adapter for name in spec.methods}
+    costs = {}
+    for classifier in spec.evaluation.classifiers:
+        make_classifier(classifier, 0).fit(X[warm_up], y[warm_up])
+        for adapter in adapters:
+            costs[classifier, adapter] = _classifier_seconds_per_row(
+                spec, classifier, adapter, X[balanced], y[balanced])
+    return costs
 
-    def fresh():
-        fitted = make_classifier(classifier, 0)
-        if adapter is None:
-            return fitted
-        return get_method(adapter).adapt_classifier(fitted, spec.method_settings(adapter), 0)
 
-    make_classifier(classifier, 0).fit(X[warm_up], y[warm_up])
+def _classifier_seconds_per_row(spec, classifier: str, adapter: str | None, X: np.ndarray,
+                                y: np.ndarray) -> float:
+    """One fit on `X`, `y` per row, the classifier adapted as the method `adapter` adapts
+    it."""
+    fresh = make_classifier(classifier, 0)
+    if adapter is not None:
+        fresh = get_method(adapter).adapt_classifier(fresh, spec.method_settings(adapter), 0)
     started = time.perf_counter()
-    fresh().fit(X[rows], y[rows])
-    return (time.perf_counter() - started) / len(rows)
+    fresh.fit(X, y)
+    return (time.perf_counter() - started) / len(y)
 
 
 def _training_seconds(method: Method, settings, folds) -> float:
