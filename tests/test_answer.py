@@ -107,6 +107,8 @@ def test_comparison_sentence_follows_the_numbers():
     assert "no clear verdict" in open_
     later = answer.comparison_sentence(_row(score="majority F1"), 0.01, first=False)
     assert later.startswith("On majority F1 it beats smote")
+    tiny = answer.comparison_sentence(_row(mean_difference=-0.0004, ci_low=-0.0002), 0.01)
+    assert "mean difference +0.000" in tiny and "[+0.000, " in tiny and "-0.000" not in tiny
 
 
 def test_where_sentence_picks_the_extreme_levels():

@@ -14,6 +14,7 @@ import pandas as pd
 
 from gan_oversampling.report.scores import MINORITY_F1, Score
 from gan_oversampling.report.statistics import DECISION
+from gan_oversampling.report.tables import signed
 from gan_oversampling.samplers.registry import BASELINE
 
 FEW_TESTS = 10  # below this, say that the intervals and tests have little power
@@ -48,10 +49,6 @@ def p_text(value: float) -> str:
     if np.isnan(value):
         return "p n/a"
     return "p < 0.001" if value < 0.001 else f"p = {value:.3f}"
-
-
-def signed(value: float) -> str:
-    return "n/a" if np.isnan(value) else f"{value:+.3f}"
 
 
 def interval(low: float, high: float) -> str:

@@ -59,14 +59,10 @@ def gain_grid(by_test: pd.DataFrame, levels_of: pd.DataFrame, generator: str,
         values = difference.loc[group.index].to_numpy()
         low, high = statistics.bootstrap_interval(values, settings.bootstrap_samples,
                                                   settings.seed)
-        interval = "" if pd.isna(low) else f" [{_signed(low)}, {_signed(high)}]"
-        cells.setdefault(column, {})[row] = f"{_signed(values.mean())}{interval} ({len(values)})"
+        signed = tables.signed
+        interval = "" if pd.isna(low) else f" [{signed(low)}, {signed(high)}]"
+        cells.setdefault(column, {})[row] = f"{signed(values.mean())}{interval} ({len(values)})"
     grid = pd.DataFrame(cells).sort_index().reindex(columns=sorted(cells)).fillna("")
     grid.index = grid.index.map(tables.level_text)
     grid.columns = [tables.level_text(column) for column in grid.columns]
     return grid.rename_axis(ROWS)
-
-
-def _signed(value: float) -> str:
-    """+0.123; a difference that rounds to zero is +0.000, never -0.000."""
-    return f"{round(float(value), 3) + 0.0:+.3f}"

@@ -137,11 +137,12 @@ def warnings(changes: pd.DataFrame, rope: float) -> list:
         verb = "lowers ROC-AUC" if row.score == "ROC-AUC" else f"worsens the {row.score}"
         where = f" with {row.classifier}" if "classifier" in changes.columns else ""
         direction = "higher" if row.score != "ROC-AUC" else "lower"
+        signed = tables.signed
         found.append(
             f"Warning: {row.method} {verb}{where}: {row.with_method:.3f} against the "
-            f"baseline's {row.baseline:.3f} (mean difference {row.mean_difference:+.3f}, 95% "
-            f"CI [{row.ci_low:+.3f}, {row.ci_high:+.3f}]), {direction} on {row.tests_worse} "
-            f"of {row.n_tests} tests.")
+            f"baseline's {row.baseline:.3f} (mean difference {signed(row.mean_difference)}, "
+            f"95% CI [{signed(row.ci_low)}, {signed(row.ci_high)}]), {direction} on "
+            f"{row.tests_worse} of {row.n_tests} tests.")
     return found
 
 
@@ -153,7 +154,7 @@ def _warning_table(flagged: pd.DataFrame) -> Table:
     def cell(rows: pd.DataFrame) -> str:
         return "; ".join(
             (f"{row.classifier} " if crossed else "")
-            + f"{row.mean_difference:+.3f} ({row.tests_worse}/{row.n_tests})"
+            + f"{tables.signed(row.mean_difference)} ({row.tests_worse}/{row.n_tests})"
             for row in rows.itertuples())
 
     shown = pd.DataFrame({

@@ -33,6 +33,11 @@ BASE_COLUMNS = {
 }
 
 
+def signed(value: float) -> str:
+    """A difference as +0.123; one that rounds to zero is +0.000, never -0.000."""
+    return "n/a" if np.isnan(value) else f"{round(float(value), 3) + 0.0:+.3f}"
+
+
 def factor_columns(frame: pd.DataFrame) -> list[str]:
     """The difficulty factors of the study, in the order the store gives them (the repeat
     numbering a test's draws is not one), then the classifier when the study crosses
