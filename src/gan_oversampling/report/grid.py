@@ -16,6 +16,7 @@ import pandas as pd
 from gan_oversampling.report import statistics, tables
 from gan_oversampling.report.document import Table
 from gan_oversampling.report.scores import Score
+from gan_oversampling.report.tables import signed
 
 ROWS, COLUMNS = "n_majority", "imbalance_ratio"
 
@@ -59,7 +60,6 @@ def gain_grid(by_test: pd.DataFrame, levels_of: pd.DataFrame, generator: str,
         values = difference.loc[group.index].to_numpy()
         low, high = statistics.bootstrap_interval(values, settings.bootstrap_samples,
                                                   settings.seed)
-        signed = tables.signed
         interval = "" if pd.isna(low) else f" [{signed(low)}, {signed(high)}]"
         cells.setdefault(column, {})[row] = f"{signed(values.mean())}{interval} ({len(values)})"
     grid = pd.DataFrame(cells).sort_index().reindex(columns=sorted(cells)).fillna("")

@@ -19,6 +19,7 @@ import pandas as pd
 from gan_oversampling.report import statistics, tables
 from gan_oversampling.report.document import Section, Table
 from gan_oversampling.report.scores import ALL_SCORES, FOLD_SCORES, Score, usable_primary
+from gan_oversampling.report.tables import signed
 from gan_oversampling.samplers.registry import BASELINE
 
 CALIBRATION = (FOLD_SCORES["roc-auc"], FOLD_SCORES["brier"], FOLD_SCORES["ece"])
@@ -137,7 +138,6 @@ def warnings(changes: pd.DataFrame, rope: float) -> list:
         verb = "lowers ROC-AUC" if row.score == "ROC-AUC" else f"worsens the {row.score}"
         where = f" with {row.classifier}" if "classifier" in changes.columns else ""
         direction = "higher" if row.score != "ROC-AUC" else "lower"
-        signed = tables.signed
         found.append(
             f"Warning: {row.method} {verb}{where}: {row.with_method:.3f} against the "
             f"baseline's {row.baseline:.3f} (mean difference {signed(row.mean_difference)}, "
@@ -154,7 +154,7 @@ def _warning_table(flagged: pd.DataFrame) -> Table:
     def cell(rows: pd.DataFrame) -> str:
         return "; ".join(
             (f"{row.classifier} " if crossed else "")
-            + f"{tables.signed(row.mean_difference)} ({row.tests_worse}/{row.n_tests})"
+            + f"{signed(row.mean_difference)} ({row.tests_worse}/{row.n_tests})"
             for row in rows.itertuples())
 
     shown = pd.DataFrame({
