@@ -6,6 +6,10 @@ floats (bit for bit) and by the largest absolute difference. Used to show that a
 of the code leaves a study's results as they were, or how far another machine moves them.
 
     python analysis/compare_runs.py before.sqlite after.sqlite --study quick
+
+`--second-study` names the study in the second database when it differs (a larger study
+that holds the first one's tests), and `--methods` keeps only some methods' rows: then the
+rows of the first database that the second lacks are not a failure, only counted.
 """
 
 from __future__ import annotations
@@ -72,14 +76,25 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("first", type=Path)
     parser.add_argument("second", type=Path)
     parser.add_argument("--study", required=True)
+    parser.add_argument("--second-study", help="the study's name in the second database")
+    parser.add_argument("--methods", nargs="+", help="compare only these methods' rows")
     args = parser.parse_args(argv)
     try:
-        result = compare(load_scores(args.first, args.study), load_scores(args.second, args.study))
+        first = load_scores(args.first, args.study)
+        second = load_scores(args.second, args.second_study or args.study)
     except ValueError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    if args.methods:
+        first, second = (_of_methods(scores, args.methods) for scores in (first, second))
+    result = compare(first, second)
     print("\n".join(summary_lines(args.study, result)))
-    return 0 if result["differing"] == 0 and not result["only_first"] else 1
+    subset = args.second_study is not None or args.methods
+    return 0 if result["differing"] == 0 and (subset or not result["only_first"]) else 1
+
+
+def _of_methods(scores: dict, methods: list[str]) -> dict:
+    return {key: value for key, value in scores.items() if key[1] in methods}
 
 
 if __name__ == "__main__":

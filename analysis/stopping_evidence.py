@@ -31,7 +31,8 @@ import pandas as pd
 import torch
 
 from gan_oversampling.errors import UserError
-from gan_oversampling.gan.config import ORACLE_NAMES, make_config, resolve_device
+from gan_oversampling.gan.cgan import make_config
+from gan_oversampling.gan.config import ORACLE_NAMES, resolve_device
 from gan_oversampling.report import tables
 from gan_oversampling.report.statistics import bootstrap_interval
 from gan_oversampling.samplers.registry import CGAN, names_of_kind

@@ -32,9 +32,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from gan_oversampling.gan.config import CGANConfig, make_config
+from gan_oversampling.gan.cgan import CGANConfig, make_config, train_cgans
 from gan_oversampling.gan.models import _StackedBatchNorm
-from gan_oversampling.gan.train import train_cgans
 from machine_load import load_text
 
 GANS = (1, 5, 20)

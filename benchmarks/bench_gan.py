@@ -32,10 +32,9 @@ import time
 import numpy as np
 import torch
 
-from gan_oversampling.gan.config import CGANConfig, make_config
+from gan_oversampling.gan.cgan import CGANConfig, make_config, train_cgans
 from gan_oversampling.gan.models import BatchedDiscriminator, BatchedGenerator
 from gan_oversampling.gan.reference import train_cgan_reference
-from gan_oversampling.gan.train import train_cgans
 from gan_oversampling.study.executors import (
     available_cpus,
     choose_executor,

@@ -25,10 +25,10 @@ import torch
 
 from gan_oversampling.difficulty.tabular import build_variant, cyber_pool
 from gan_oversampling.evaluation.folds import make_folds
-from gan_oversampling.gan.config import ORACLE_NAMES, CGANConfig
-from gan_oversampling.gan.models import BatchedGenerator, generate_rows
+from gan_oversampling.gan.cgan import CGANConfig, generate_rows, train_cgans
+from gan_oversampling.gan.config import ORACLE_NAMES
+from gan_oversampling.gan.models import BatchedGenerator
 from gan_oversampling.gan.oracles import hold_out, make_oracle
-from gan_oversampling.gan.train import train_cgans
 
 DEFAULT_VARIANTS = ("tor:100:0.1", "tor:1000:0.4", "cic_syscallsbinders_adware:1000:0.4")
 

@@ -227,3 +227,21 @@ def test_stopping_evidence_refuses_bad_input_in_one_line(tmp_path, capsys, bad, 
     err = capsys.readouterr().err
     assert message in err and len(err.strip().splitlines()) == 1
     assert not (tmp_path / "r.sqlite").exists()
+
+
+def test_compare_runs_across_study_names_and_methods(tmp_path, capsys):
+    _scores_db(tmp_path / "a.sqlite")
+    with sqlite3.connect(tmp_path / "b.sqlite") as connection:
+        connection.execute("CREATE TABLE results(study, test_key, method, fold, class_label,"
+                           " precision, recall, f1, support)")
+        for method, f1 in (("cgan", 0.25), ("smote", 0.9)):
+            connection.execute("INSERT INTO results VALUES ('big', 't', ?, 0, 1, 0.5, 0.5, ?, 4)",
+                               (method, f1))
+    main = _load("compare_runs").main
+    args = [str(tmp_path / "a.sqlite"), str(tmp_path / "b.sqlite"), "--study", "s"]
+    # fold 0 of cgan is in both and equal; fold 1 only in the first: a subset, not a failure
+    assert main([*args, "--second-study", "big", "--methods", "cgan"]) == 0
+    out = capsys.readouterr().out
+    assert "1 rows in both, 1 only in the first, 0 only in the second" in out
+    assert main([*args, "--second-study", "big"]) == 0  # smote only in the second
+    assert "0 only in the first" not in capsys.readouterr().out

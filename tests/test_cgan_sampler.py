@@ -16,7 +16,7 @@ from sklearn.model_selection import cross_validate
 from sklearn.utils._param_validation import InvalidParameterError
 
 from gan_oversampling.errors import UserError
-from gan_oversampling.gan.config import CGANConfig
+from gan_oversampling.gan.cgan import CGANConfig
 from gan_oversampling.samplers.base import TrainingFold, draw_seeds
 from gan_oversampling.samplers.cgan import CGANOversampler, resample_cgan
 

@@ -11,7 +11,9 @@ import numpy as np
 import pytest
 
 from gan_oversampling.errors import UserError
-from gan_oversampling.gan.train import LOSS_BOUND, TrainedCGANs
+from gan_oversampling.gan.cgan import FAMILY
+from gan_oversampling.gan.loop import TrainedModels
+from gan_oversampling.gan.records import LOSS_BOUND, StopRecord
 from gan_oversampling.report.build import build_report
 from gan_oversampling.samplers.cgan import CGANOversampler, GANDivergedError
 from gan_oversampling.study.executors import InlineExecutor
@@ -70,8 +72,8 @@ def test_failed_units_are_skipped_on_resume_and_retried_on_request(tmp_path):
 def test_losses_beyond_the_bound_are_divergence():
     losses = np.full((2, 6, 3), 0.7, dtype=np.float32)
     losses[1, 3, 2] = 1e25  # finite, but no training any more
-    trained = TrainedCGANs.__new__(TrainedCGANs)
-    trained.losses, trained.generator = losses, type("G", (), {"n_gans": 2})()
+    stops = (StopRecord(6, "fixed", 6), StopRecord(6, "fixed", 6))
+    trained = TrainedModels(FAMILY, None, losses, 0.0, None, stops)
     assert trained.divergence(0) is None
     reason = trained.divergence(1)
     assert reason.startswith("diverged at iteration 4 (generator loss 1e+25")

@@ -8,10 +8,11 @@ import torch
 from pydantic import ValidationError
 
 from gan_oversampling.errors import UserError
-from gan_oversampling.gan.config import CGANConfig, make_config, resolve_device
+from gan_oversampling.gan.cgan import CGANConfig, make_config, train_cgans
+from gan_oversampling.gan.config import resolve_device
+from gan_oversampling.gan.layers import member
 from gan_oversampling.gan.models import BatchedGenerator
 from gan_oversampling.gan.reference import train_cgan_reference
-from gan_oversampling.gan.train import train_cgans
 
 # Small layers keep the tests fast; the default architecture is exercised where it matters.
 SMALL = CGANConfig(
@@ -180,10 +181,10 @@ def test_the_gan_learns_class_conditional_rows():
 
 def test_inference_uses_running_statistics():
     trained = train_cgans([_training_set(50, 6)], 2, make_config(SMALL, iterations=10), [0])
-    norm = trained.generator.norms[0]
+    norm = trained.model.norms[0]
     assert not torch.allclose(norm.running_mean, torch.zeros_like(norm.running_mean))
     assert not torch.allclose(norm.running_var, torch.ones_like(norm.running_var))
-    single = trained.generator.member(0)
+    single = member(trained.model, 0)
     z = torch.randn(1, 8, SMALL.latent_dim, generator=torch.Generator().manual_seed(0))
     labels = torch.tensor([[0, 1, 0, 1, 1, 0, 0, 1]])
     with torch.no_grad():
@@ -207,7 +208,7 @@ def test_member_is_a_copy_of_one_generator():
     labels = torch.tensor([[0, 1, 0, 1, 0, 1]] * 3)
     with torch.no_grad():
         together = generator(z, labels, training=False)
-        alone = generator.member(1)(z[1:2], labels[1:2], training=False)
+        alone = member(generator, 1)(z[1:2], labels[1:2], training=False)
     torch.testing.assert_close(together[1:2], alone)
 
 
@@ -265,7 +266,7 @@ def test_bad_training_input_is_refused(train_sets, n_classes, seeds, message):
 
 def test_bad_generation_requests_are_refused():
     trained = train_cgans([_training_set(20, 3)], 2, make_config(SMALL, iterations=2), [0])
-    with pytest.raises(UserError, match="GAN index"):
+    with pytest.raises(UserError, match="model index"):
         trained.generate(1, np.array([0]), seed=0)
     with pytest.raises(UserError, match="encoded"):
         trained.generate(0, np.array([2]), seed=0)

@@ -127,7 +127,7 @@ def test_estimate_scales_two_short_runs_to_the_full_count_of_steps(monkeypatch):
         clock[0] += 1.0 + 0.5 * settings.iterations
         return BatchResult([], 0.0)
 
-    from gan_oversampling.gan.config import CGANConfig
+    from gan_oversampling.gan.cgan import CGANConfig
 
     monkeypatch.setattr(plan.time, "perf_counter", lambda: clock[0])
     trains = Method("toy", "generative", "toy", resample, training_steps="iterations")

@@ -218,7 +218,7 @@ def test_build_writes_a_complete_folder(mnist_db, tmp_path):
     names = {path.name for path in out.iterdir()}
     assert {"index.html", "report.md", "per_test.csv", "headline.csv", "factors.csv",
             "factor_rotation.png", "factor_side.png", "factor_features.png",
-            "losses.png"} <= names
+            "losses_cgan.png"} <= names
     assert "factor_n_majority.png" not in names
     for name in names - {"index.html", "report.md"}:
         assert (out / name).stat().st_size > 0
@@ -274,7 +274,7 @@ def test_tabular_study_with_classic_methods(tmp_path):
     # Arrays stored without column names: named by position, values as stored.
     assert "real against cgan, as stored" in markdown and "| feature 4 |" in markdown
     assert "published" not in markdown
-    assert "No GAN losses were stored." in markdown
+    assert "No training losses were stored." in markdown
     assert (out / "factor_n_majority.png").is_file()
     assert not (out / "factor_dataset.png").exists()
 

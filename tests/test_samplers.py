@@ -51,8 +51,8 @@ def _resample(name: str, X, y, seed: int = 0):
 def test_the_registry_knows_every_method_once_with_its_kind():
     assert list(METHODS) == [
         "none", "random", "smote", "borderline-smote", "adasyn", "smote-tomek", "smote-enn",
-        "polynom-fit-smote", "prowsyn", "cgan", "ctgan", "random-under", "easy-ensemble",
-        "class-weight", "threshold",
+        "polynom-fit-smote", "prowsyn", "cgan", "ctgan", "wgan-gp", "tab-ddpm", "random-under",
+        "easy-ensemble", "class-weight", "threshold",
     ]
     kinds = {name: method.kind for name, method in METHODS.items()}
     assert kinds["none"] == "baseline" and kinds["cgan"] == kinds["ctgan"] == "generative"

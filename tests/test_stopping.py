@@ -12,11 +12,10 @@ from pydantic import ValidationError
 
 from gan_oversampling.errors import UserError
 from gan_oversampling.gan import oracles
-from gan_oversampling.gan.config import CGANConfig, make_config
+from gan_oversampling.gan.cgan import CGANConfig, make_config, train_cgans
+from gan_oversampling.gan.layers import set_adam_step
 from gan_oversampling.gan.oracles import Oracle, hold_out
-from gan_oversampling.gan.stacked import set_adam_step
 from gan_oversampling.gan.stopping import FixedRule, PatienceRule, Track, make_rule
-from gan_oversampling.gan.train import train_cgans
 from gan_oversampling.study.presets import resolve_study
 from gan_oversampling.study.spec import parse_study
 

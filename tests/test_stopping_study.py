@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 from sklearn.utils._param_validation import InvalidParameterError
 
-from gan_oversampling.gan.config import CGANConfig
-from gan_oversampling.gan.stopping import StopRecord
+from gan_oversampling.gan.cgan import CGANConfig
+from gan_oversampling.gan.records import StopRecord
 from gan_oversampling.report import training
 from gan_oversampling.report.build import build_report
 from gan_oversampling.samplers.base import TrainingFold

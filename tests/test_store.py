@@ -39,6 +39,27 @@ def test_unit_round_trip(tmp_path):
         assert store.losses("s", "t1", "none")[0].shape == (7, 3)
 
 
+def test_losses_keep_their_names_and_older_units_read_as_the_cgan_s(tmp_path):
+    path = tmp_path / "r.sqlite"
+    named = _unit(key="t2", method="wgan-gp")
+    named.losses = {0: np.arange(20, dtype=np.float32).reshape(5, 4)}
+    named.loss_names = ("critic loss", "gradient penalty", "generator", "auxiliary")
+    with ResultsStore.open(path) as store:
+        store.register_study("s", "h1", "{}")
+        store.write_unit(_unit(method="cgan"))  # stored without names, as before schema 4
+        store.write_unit(named)
+        assert store.loss_names("s", "t2", "wgan-gp") == named.loss_names
+        np.testing.assert_array_equal(store.losses("s", "t2", "wgan-gp")[0], named.losses[0])
+        assert store.loss_names("s", "t1", "cgan")[2] == "generator loss"
+        [(key, fold, losses, names)] = list(store.all_losses("s", "wgan-gp"))
+        assert (key, fold, losses.shape, names) == ("t2", 0, (5, 4), named.loss_names)
+    with sqlite3.connect(path) as db:  # a file of schema 3 has no loss_columns at all
+        db.execute("DROP TABLE loss_columns")
+    with ResultsStore.open(path, readonly=True) as store:
+        assert store.losses("s", "t1", "cgan")[0].shape == (7, 3)
+        assert len(store.loss_names("s", "t2", "wgan-gp")) == 3
+
+
 def test_reopen_keeps_units_and_refuses_other_settings(tmp_path):
     path = tmp_path / "r.sqlite"
     with ResultsStore.open(path) as store:

@@ -1,4 +1,7 @@
-"""Settings of the conditional GAN, with defaults from the original study."""
+"""The settings every generator family shares: how long it trains, where, in which
+precision, how it stops and what its rows may hold. A family's own settings model
+(`CGANConfig`, `WGANGPConfig`, ...) extends `TrainingSettings`, so a study file keeps flat
+keys (`[wgan-gp] iterations = 500`) and the batched loop reads the same fields from all."""
 
 from __future__ import annotations
 
@@ -6,12 +9,7 @@ import re
 from typing import Any, Literal, get_args
 
 import torch
-from pydantic import (
-    Field,
-    ValidationError,
-    ValidationInfo,
-    field_validator,
-)
+from pydantic import Field, ValidationError, ValidationInfo, field_validator
 
 from gan_oversampling.errors import UserError, one_line
 from gan_oversampling.settings import StrictModel
@@ -29,42 +27,29 @@ PATIENCE_SETTINGS = ("oracle", "eval_every", "patience", "min_iterations", "min_
 _FORMER_DEFAULTS = {"oracle": "cas-real"}
 
 
-class CGANConfig(StrictModel):
-    """Architecture, optimiser and run settings of the CGAN.
+class TrainingSettings(StrictModel):
+    """What the batched loop reads of every family.
 
-    Layer sizes, activations and optimiser settings follow the Keras 2 code of the
-    original study; `bn_momentum` keeps the Keras meaning
-    (running = momentum * running + (1 - momentum) * batch).
-    `dtype="bfloat16"` runs the matrix products in bfloat16 (weights stay float32).
-    `device` is "auto" (CUDA when available, else CPU), "cpu", "cuda" or "cuda:N".
-    `output_range` says what generated rows may hold: "training" keeps each feature inside
-    its range on the training rows and rounds features whose training values are all whole
-    numbers; "tanh" keeps the generator's raw output, as the original study did.
+    `iterations`: training iterations (one optimiser step of the generating network each,
+    and whatever the family does around it); `batch_size`: rows drawn per iteration, with
+    replacement, from each model's training fold; `dtype="bfloat16"` runs the matrix
+    products in bfloat16 (weights stay float32); `device` is "auto" (CUDA when available,
+    else CPU), "cpu", "cuda" or "cuda:N". `output_range` says what generated rows may hold:
+    "training" keeps each feature inside its range on the training rows and rounds features
+    whose training values are all whole numbers; "tanh" keeps the model's raw output in
+    [-1, 1], as the original study did.
 
-    `stopping` decides how long each GAN trains (see `gan.stopping`): "fixed" trains
-    `iterations` iterations, as the original study did; "patience" holds out `holdout` of
-    each training fold (stratified), scores the generator with `oracle` (see
-    `gan.oracles`) every `eval_every` iterations, keeps the best-scoring generator and
-    stops once `patience` evaluations in a row brought no improvement larger than
-    `min_delta`, never before `min_iterations` and at most after `iterations`.
-    `adam_step = "shared"` reproduces the original code's one Adam step counter for the
-    discriminator and the generator (it advances three times per iteration);
-    "separate" gives each optimiser its own.
+    `stopping` decides how long each model trains (see `gan.stopping`): "fixed" trains
+    `iterations` iterations; "patience" holds out `holdout` of each training fold
+    (stratified), scores the generator with `oracle` (see `gan.oracles`) every
+    `eval_every` iterations, keeps the best-scoring generator and stops once `patience`
+    evaluations in a row brought no improvement larger than `min_delta`, never before
+    `min_iterations` and at most after `iterations`.
     """
 
-    latent_dim: int = Field(50, ge=1)
-    batch_size: int = Field(32, ge=1)
     iterations: int = Field(1500, ge=1)
+    batch_size: int = Field(32, ge=1)
     learning_rate: float = Field(2e-4, gt=0)
-    beta1: float = Field(0.5, ge=0, lt=1)
-    beta2: float = Field(0.999, ge=0, lt=1)
-    adam_eps: float = Field(1e-7, gt=0)
-    generator_hidden: tuple[int, ...] = (256, 512, 1024)
-    discriminator_hidden: tuple[int, ...] = (512, 512, 512)
-    dropout: float = Field(0.4, ge=0, lt=1)
-    leaky_slope: float = Field(0.2, ge=0)
-    bn_momentum: float = Field(0.8, gt=0, lt=1)
-    bn_eps: float = Field(1e-3, gt=0)
     dtype: Literal["float32", "bfloat16"] = "float32"
     output_range: Literal["training", "tanh"] = "training"
     device: str = "auto"
@@ -77,14 +62,6 @@ class CGANConfig(StrictModel):
     min_iterations: int = Field(0, ge=0, validate_default=True)
     min_delta: float = Field(0.0, ge=0)
     holdout: float = Field(0.2, gt=0, le=0.5)
-    adam_step: Literal["separate", "shared"] = "separate"
-
-    @field_validator("generator_hidden", "discriminator_hidden")
-    @classmethod
-    def _positive_layer_sizes(cls, sizes: tuple[int, ...]) -> tuple[int, ...]:
-        if not sizes or any(size < 1 for size in sizes):
-            raise ValueError("must be a non-empty list of layer sizes >= 1")
-        return sizes
 
     @field_validator("device")
     @classmethod
@@ -104,19 +81,28 @@ class CGANConfig(StrictModel):
         elif info.field_name in ("eval_every", "min_iterations"):
             iterations = info.data.get("iterations")
             if iterations is not None and value > iterations:
-                raise ValueError(f"exceeds iterations ({iterations}), the most a GAN trains "
-                                 "with stopping = 'patience'")
+                raise ValueError(f"exceeds iterations ({iterations}), the most a model "
+                                 "trains with stopping = 'patience'")
         return value
 
 
-def make_config(base: CGANConfig | None = None, **overrides: Any) -> CGANConfig:
-    """A validated config (`base` or the defaults, with `overrides`); bad values raise UserError."""
-    fields = (base or CGANConfig()).model_dump()
+def positive_layer_sizes(sizes: tuple[int, ...]) -> tuple[int, ...]:
+    """A validator body for hidden-layer settings: a non-empty list of sizes >= 1."""
+    if not sizes or any(size < 1 for size in sizes):
+        raise ValueError("must be a non-empty list of layer sizes >= 1")
+    return sizes
+
+
+def make_settings(model: type[TrainingSettings], base: TrainingSettings | None = None,
+                  what: str = "generator", **overrides: Any) -> TrainingSettings:
+    """Validated settings of `model` (`base` or the defaults, with `overrides`); bad values
+    raise UserError naming the setting."""
+    fields = (base or model()).model_dump()
     fields.update(overrides)
     try:
-        return CGANConfig(**fields)
+        return model(**fields)
     except ValidationError as error:
-        raise UserError(f"bad CGAN setting {one_line(error, show_input=True)}") from None
+        raise UserError(f"bad {what} setting {one_line(error, show_input=True)}") from None
 
 
 def resolve_device(name: str) -> torch.device:

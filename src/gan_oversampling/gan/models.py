@@ -9,97 +9,22 @@ torch.Generator, which keeps a GAN independent of the others it is batched with.
 
 from __future__ import annotations
 
-import contextlib
-import math
 from itertools import pairwise
+from typing import TYPE_CHECKING
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from gan_oversampling.gan.config import CGANConfig
+from gan_oversampling.gan.layers import (
+    StackedDense,
+    StackedParameter,
+    gather_rows,
+    keras_embedding,
+)
 
-_ADAM_BLOCK = 16
-
-
-def glorot_uniform(
-    fan_in: int, fan_out: int, generator: torch.Generator, device: torch.device
-) -> torch.Tensor:
-    """A (fan_in, fan_out) kernel drawn like Keras' glorot_uniform."""
-    limit = math.sqrt(6.0 / (fan_in + fan_out))
-    draw = torch.rand(fan_in, fan_out, generator=generator, device=device)
-    return draw.mul_(2 * limit).sub_(limit)
-
-
-def keras_embedding(
-    n_classes: int, dim: int, generator: torch.Generator, device: torch.device
-) -> torch.Tensor:
-    """A (n_classes, dim) table drawn like Keras' Embedding default, uniform(-0.05, 0.05)."""
-    draw = torch.rand(n_classes, dim, generator=generator, device=device)
-    return draw.mul_(0.1).sub_(0.05)
-
-
-def gather_rows(table: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-    """Row `labels[k, b]` of `table[k]`, for tables (K, n_classes, dim) and labels (K, B)."""
-    # Whole rows picked from the flattened tables: on CPU about ten times faster than
-    # torch.gather's element-wise index, forward and backward, with the same values.
-    n_gans, n_classes, dim = table.shape
-    offsets = torch.arange(0, n_gans * n_classes, n_classes, device=labels.device)
-    rows = torch.index_select(
-        table.reshape(n_gans * n_classes, dim), 0, (labels + offsets.unsqueeze(1)).reshape(-1)
-    )
-    return rows.view(*labels.shape, dim)
-
-
-class _StackedParameter(nn.Module):
-    """K copies of one parameter of shape `shape`, read as a (K, *shape) tensor by `value()`.
-
-    torch's fused CPU Adam runs 16-float blocks vectorised and the remainder of a tensor
-    element by element, which rounds differently. When a GAN's share is not a whole number
-    of blocks, it is stored padded to one, so that no GAN's values fall in that remainder
-    whatever K is: GAN k then trains bit for bit as it would alone. The padding has zero
-    gradient and stays zero.
-    """
-
-    def __init__(self, n_gans: int, shape: tuple[int, ...], fill: float, device):
-        super().__init__()
-        self.shape = shape
-        self.numel = math.prod(shape)
-        padded_numel = -(-self.numel // _ADAM_BLOCK) * _ADAM_BLOCK
-        self.padded = padded_numel != self.numel
-        storage_shape = (n_gans, padded_numel) if self.padded else (n_gans, *shape)
-        self.data = nn.Parameter(torch.zeros(storage_shape, device=device))
-        with torch.no_grad():
-            self.value().fill_(fill)
-
-    def value(self) -> torch.Tensor:
-        if not self.padded:
-            return self.data
-        return self.data[:, : self.numel].view(-1, *self.shape)
-
-
-class _StackedDense(nn.Module):
-    """K dense layers of the same shape; weight (K, in, out), bias (K, 1, out)."""
-
-    def __init__(self, n_gans: int, width_in: int, width_out: int, device: torch.device):
-        super().__init__()
-        self.weight = _StackedParameter(n_gans, (width_in, width_out), 0.0, device)
-        self.bias = _StackedParameter(n_gans, (1, width_out), 0.0, device)
-
-    def reset_member(self, k: int, generator: torch.Generator) -> None:
-        weight = self.weight.value()
-        _, width_in, width_out = weight.shape
-        weight[k] = glorot_uniform(width_in, width_out, generator, weight.device)
-        self.bias.value()[k] = 0.0
-
-    def forward(self, inputs: torch.Tensor) -> torch.Tensor:
-        weight, bias = self.weight.value(), self.bias.value()
-        if min(inputs.shape[1], *weight.shape[1:]) == 1:
-            # A matrix-vector product takes another BLAS path for one GAN than for several;
-            # the broadcast form keeps GAN k's result bit-identical whatever K is.
-            return (inputs.unsqueeze(-1) * weight.unsqueeze(1)).sum(dim=2) + bias
-        return torch.baddbmm(bias, inputs, weight)
+if TYPE_CHECKING:
+    from gan_oversampling.gan.cgan import CGANConfig
 
 
 class _TrainingBatchNorm(torch.autograd.Function):
@@ -141,8 +66,8 @@ class _StackedBatchNorm(nn.Module):
         super().__init__()
         self.momentum = momentum
         self.eps = eps
-        self.gamma = _StackedParameter(n_gans, (1, width), 1.0, device)
-        self.beta = _StackedParameter(n_gans, (1, width), 0.0, device)
+        self.gamma = StackedParameter(n_gans, (1, width), 1.0, device)
+        self.beta = StackedParameter(n_gans, (1, width), 0.0, device)
         self.register_buffer("running_mean", torch.zeros(n_gans, 1, width, device=device))
         self.register_buffer("running_var", torch.ones(n_gans, 1, width, device=device))
 
@@ -170,9 +95,9 @@ class _BatchedNetwork(nn.Module):
     """What the K generators and the K discriminators share: a label embedding, then
     stacked dense layers (`hidden`, then `output`), all drawn the same way."""
 
-    embedding: _StackedParameter
+    embedding: StackedParameter
     hidden: nn.ModuleList
-    output: _StackedDense
+    output: StackedDense
     n_classes: int
 
     @torch.no_grad()
@@ -200,16 +125,16 @@ class BatchedGenerator(_BatchedNetwork):
         self.n_gans, self.n_classes, self.n_features = n_gans, n_classes, n_features
         self.config = config
         device = torch.device(device)
-        self.embedding = _StackedParameter(n_gans, (n_classes, config.latent_dim), 0.0, device)
+        self.embedding = StackedParameter(n_gans, (n_classes, config.latent_dim), 0.0, device)
         widths = (config.latent_dim, *config.generator_hidden)
         self.hidden = nn.ModuleList(
-            _StackedDense(n_gans, w_in, w_out, device) for w_in, w_out in pairwise(widths)
+            StackedDense(n_gans, w_in, w_out, device) for w_in, w_out in pairwise(widths)
         )
         self.norms = nn.ModuleList(
             _StackedBatchNorm(n_gans, width, config.bn_momentum, config.bn_eps, device)
             for width in config.generator_hidden
         )
-        self.output = _StackedDense(n_gans, widths[-1], n_features, device)
+        self.output = StackedDense(n_gans, widths[-1], n_features, device)
 
     def forward(self, z: torch.Tensor, labels: torch.Tensor, training: bool) -> torch.Tensor:
         """Rows (K, B, n_features) in [-1, 1] for noise z (K, B, latent) and labels (K, B).
@@ -227,12 +152,9 @@ class BatchedGenerator(_BatchedNetwork):
     def device(self) -> torch.device:
         return self.embedding.data.device
 
-    def member(self, k: int) -> BatchedGenerator:
-        """A copy of generator k alone, as a batch of one."""
-        single = BatchedGenerator(1, self.n_classes, self.n_features, self.config, self.device)
-        state = {name: tensor[k : k + 1] for name, tensor in self.state_dict().items()}
-        single.load_state_dict(state)
-        return single
+    def like(self, n_gans: int) -> BatchedGenerator:
+        return BatchedGenerator(n_gans, self.n_classes, self.n_features, self.config,
+                                self.device)
 
 
 class BatchedDiscriminator(_BatchedNetwork):
@@ -255,12 +177,16 @@ class BatchedDiscriminator(_BatchedNetwork):
         self.n_gans, self.n_classes, self.n_features = n_gans, n_classes, n_features
         self.config = config
         device = torch.device(device)
-        self.embedding = _StackedParameter(n_gans, (n_classes, n_features), 0.0, device)
+        self.embedding = StackedParameter(n_gans, (n_classes, n_features), 0.0, device)
         widths = (n_features, *config.discriminator_hidden)
         self.hidden = nn.ModuleList(
-            _StackedDense(n_gans, w_in, w_out, device) for w_in, w_out in pairwise(widths)
+            StackedDense(n_gans, w_in, w_out, device) for w_in, w_out in pairwise(widths)
         )
-        self.output = _StackedDense(n_gans, widths[-1], 1, device)
+        self.output = StackedDense(n_gans, widths[-1], 1, device)
+
+    def like(self, n_gans: int) -> BatchedDiscriminator:
+        return BatchedDiscriminator(n_gans, self.n_classes, self.n_features, self.config,
+                                    self.embedding.data.device)
 
     @property
     def dropout_widths(self) -> tuple[int, ...]:
@@ -282,22 +208,3 @@ class BatchedDiscriminator(_BatchedNetwork):
             if depth > 0 and masks is not None:
                 h = h * masks[depth - 1]
         return self.output(h).squeeze(-1).float()
-
-
-def autocast(config: CGANConfig, device: torch.device):
-    """The matrix products' precision: bfloat16 under `dtype="bfloat16"`, else as is."""
-    if config.dtype == "bfloat16":
-        return torch.autocast(device.type, dtype=torch.bfloat16)
-    return contextlib.nullcontext()
-
-
-def generate_rows(single: BatchedGenerator, labels: np.ndarray,
-                  noise_source: torch.Generator) -> np.ndarray:
-    """Rows (n, n_features) float32 from a one-GAN generator in inference mode, for encoded
-    `labels`, with noise drawn on the CPU from `noise_source`."""
-    z = torch.randn(len(labels), single.config.latent_dim, generator=noise_source)
-    device = single.device
-    labels_t = torch.as_tensor(labels, dtype=torch.int64, device=device)
-    with torch.no_grad(), autocast(single.config, device):
-        rows = single(z.to(device)[None], labels_t[None], training=False)[0]
-    return rows.float().cpu().numpy()

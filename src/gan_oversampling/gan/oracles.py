@@ -32,7 +32,7 @@ from sklearn.metrics.pairwise import rbf_kernel
 from threadpoolctl import ThreadpoolController
 
 from gan_oversampling.errors import UserError
-from gan_oversampling.gan.models import glorot_uniform
+from gan_oversampling.gan.layers import glorot_uniform
 
 # Rows generated per evaluation by the oracles that compare distributions.
 DISTRIBUTION_ROWS = 200

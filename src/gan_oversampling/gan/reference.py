@@ -13,8 +13,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from gan_oversampling.gan.config import CGANConfig
-from gan_oversampling.gan.models import glorot_uniform, keras_embedding
+from gan_oversampling.gan.cgan import CGANConfig
+from gan_oversampling.gan.layers import glorot_uniform, keras_embedding
 
 
 class SeededDropout(nn.Module):

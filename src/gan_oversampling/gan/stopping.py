@@ -1,16 +1,16 @@
-"""When a GAN stops training: the stopping rules, and what each GAN's training leaves.
+"""When a model stops training: the stopping rules, and what each model's training leaves.
 
-A rule is asked after every iteration whether to check the GANs now (`checks_after`); at a
-check the trainer stops every GAN whose losses or weights stopped being finite numbers
+A rule is asked after every iteration whether to check the models now (`checks_after`); at
+a check the trainer stops every model whose losses or weights stopped being finite numbers
 (reason "diverged", whatever the rule) and, if the rule `evaluates`, scores each other
-GAN's generator with its oracle and hands the score to `observe`, which says whether the
-generator is the best so far (the trainer keeps a copy of it) and whether the GAN stops.
+model's generator with its oracle and hands the score to `observe`, which says whether the
+generator is the best so far (the trainer keeps a copy of it) and whether the model stops.
 
-- `FixedRule` ("fixed"): every GAN trains all `iterations`, as the original study did; the
+- `FixedRule` ("fixed"): every model trains all `iterations`, as the original study did; the
   generator of the last iteration is kept. It checks for divergence every
-  `FIXED_CHECK_EVERY` iterations, so a broken GAN stops costing time.
+  `FIXED_CHECK_EVERY` iterations, so a broken model stops costing time.
 - `PatienceRule` ("patience", the AutoGAN scheme): an evaluation every `eval_every`
-  iterations; the best-scoring generator is kept; a GAN stops ("patience") when `patience`
+  iterations; the best-scoring generator is kept; a model stops ("patience") when `patience`
   evaluations in a row did not beat the best by more than `min_delta`, but never before
   `min_iterations`; one that never stops ends at `iterations` ("maximum").
 """
@@ -18,43 +18,22 @@ generator is the best so far (the trainer keeps a copy of it) and whether the GA
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from gan_oversampling.gan.config import CGANConfig
+from gan_oversampling.gan.config import TrainingSettings
+from gan_oversampling.gan.records import LOSS_BOUND, STOP_REASONS, StopRecord
 
-STOP_REASONS = ("fixed", "patience", "maximum", "diverged")
+__all__ = ["LOSS_BOUND", "STOP_REASONS", "FixedRule", "PatienceRule", "StopRecord", "Track",
+           "loss_fault", "make_rule"]
 FIXED_CHECK_EVERY = 100
-# A binary cross-entropy beyond this is no training any more: even a generator facing a
-# dominating discriminator has losses of 20 to 60, while a diverged one's logits (and
-# losses) run to 1e25 and on to inf/NaN.
-LOSS_BOUND = 1e6
-LOSS_NAMES = ("discriminator loss on real rows", "discriminator loss on fakes",
-              "generator loss")
-
-
-@dataclass
-class StopRecord:
-    """How one GAN's training ended.
-
-    `iterations`: iterations it trained (for a diverged GAN, the first broken one);
-    `reason`: one of `STOP_REASONS`; `best_iteration`: the iteration whose generator was
-    kept; `curve`: the oracle's (iteration, value) evaluations, empty without an oracle;
-    `detail`: what broke, for a diverged GAN.
-    """
-
-    iterations: int
-    reason: str
-    best_iteration: int
-    oracle: str | None = None
-    curve: list[tuple[int, float]] = field(default_factory=list)
-    detail: str | None = None
 
 
 @dataclass
 class Track:
-    """What a rule remembers of one GAN between evaluations."""
+    """What a rule remembers of one model between evaluations."""
 
     best_gap: float = math.inf
     best_iteration: int = 0
@@ -63,7 +42,7 @@ class Track:
 
 
 class FixedRule:
-    """Train every GAN all `iterations`; keep the last generator."""
+    """Train every model all `iterations`; keep the last generator."""
 
     name = "fixed"
     evaluates = False
@@ -116,7 +95,7 @@ class PatienceRule:
 StoppingRule = FixedRule | PatienceRule
 
 
-def make_rule(config: CGANConfig) -> StoppingRule:
+def make_rule(config: TrainingSettings) -> StoppingRule:
     """The stopping rule `config.stopping` names, with its settings."""
     if config.stopping == "patience":
         return PatienceRule(config.iterations, config.eval_every, config.patience,
@@ -124,10 +103,11 @@ def make_rule(config: CGANConfig) -> StoppingRule:
     return FixedRule(config.iterations)
 
 
-def loss_fault(losses: np.ndarray, first_iteration: int = 1) -> tuple[int, str] | None:
+def loss_fault(losses: np.ndarray, names: Sequence[str], first_iteration: int = 1
+               ) -> tuple[int, str] | None:
     """The first iteration whose losses show divergence, and why, as (iteration,
-    "diverged at iteration N (...)"), for losses (n_iterations, 3) starting at iteration
-    `first_iteration`; None if every loss is finite and within `LOSS_BOUND`."""
+    "diverged at iteration N (...)"), for losses (n_iterations, len(names)) starting at
+    iteration `first_iteration`; None if every loss is finite and within `LOSS_BOUND`."""
     bad = ~np.isfinite(losses) | (np.abs(np.nan_to_num(losses)) > LOSS_BOUND)
     rows = np.flatnonzero(bad.any(axis=1))
     if not rows.size:
@@ -135,8 +115,7 @@ def loss_fault(losses: np.ndarray, first_iteration: int = 1) -> tuple[int, str] 
     row = int(rows[0])
     which = int(np.flatnonzero(bad[row])[0])
     value = float(losses[row, which])
-    what = (f"{LOSS_NAMES[which]} {value:.3g}" if np.isfinite(value)
-            else f"{LOSS_NAMES[which]} is {value}")
+    what = f"{names[which]} {value:.3g}" if np.isfinite(value) else f"{names[which]} is {value}"
     limit = f" beyond {LOSS_BOUND:g}" if np.isfinite(value) else ""
     iteration = first_iteration + row
     return iteration, f"diverged at iteration {iteration} ({what}{limit})"

@@ -64,7 +64,8 @@ def name(method: str) -> str:
     if method == BASELINE:
         return f"{BASELINE} (no oversampling)"
     first, plus, rest = method.partition("+")
-    return (first.upper() if first in ("cgan", "ctgan") else first) + plus + rest
+    first = {"tab-ddpm": "TabDDPM"}.get(first, first)  # not an acronym: its authors' spelling
+    return (first.upper() if first in ("cgan", "ctgan", "wgan-gp") else first) + plus + rest
 
 
 # -- sentences --------------------------------------------------------------------------------

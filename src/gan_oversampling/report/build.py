@@ -26,6 +26,7 @@ from gan_oversampling.report import (
     evidence,
     other_metrics,
     plots,
+    quality,
     sample_rows,
     scores,
     statistics,
@@ -144,6 +145,7 @@ def _write_report(study: Study, folder: Path, n_sample_tests: int) -> None:
         _samples_section(study, folder, n_sample_tests),
         _loss_section(study, folder),
         *training.training_sections(study.store, study.name, frame, folder),
+        *quality.quality_sections(study.store, study.name, frame, folder),
         _per_test_section(frame),
         _failures_section(study),
         Section("Timings", [Table("Seconds per method", tables.timings_table(frame), 2)]),
@@ -324,16 +326,20 @@ def _sample_row_blocks(key: str, sets: list, columns: list[dict] | None) -> list
 
 
 def _loss_section(study: Study, folder: Path) -> Section:
+    """The losses of each generator's first stored model set (all folds of one test)."""
     generators = tables.methods_of_kind(study.frame, "generative")
-    methods = sorted(tables.method_order(study.frame), key=lambda m: m not in generators)
-    for method in methods:
+    blocks: list = []
+    for method in generators:
         for key in tables.test_order(study.frame):
             losses = study.store.losses(study.name, key, method)
             if losses:
+                names = study.store.loss_names(study.name, key, method)
                 title = f"{method} training losses, test {key}"
-                path = plots.loss_plot(losses, folder / "losses.png", title)
-                return Section("GAN training", [Image(path.name, title)])
-    return Section("GAN training", ["No GAN losses were stored."])
+                path = plots.loss_plot(losses, folder / f"losses_{plots.file_safe(method)}.png",
+                                       title, names)
+                blocks.append(Image(path.name, title))
+                break
+    return Section("Generator training", blocks or ["No training losses were stored."])
 
 
 def _per_test_section(frame: pd.DataFrame) -> Section:

@@ -16,7 +16,8 @@ from gan_oversampling.report.comparisons import factor_intervals
 from gan_oversampling.report.statistics import Settings
 from gan_oversampling.report.tables import factor_columns, factor_levels, level_text
 
-LOSS_NAMES = ["discriminator, real rows", "discriminator, generated rows", "generator"]
+# The CGAN's losses, binary cross-entropies, as results files before loss names held them.
+LOSS_NAMES = ("discriminator loss on real rows", "discriminator loss on fakes", "generator loss")
 PANEL_ROLES = [("minority", "Minority class F1"), ("majority", "Majority class F1")]
 DPI = 110
 
@@ -78,7 +79,7 @@ def factor_plots(frame: pd.DataFrame, out_dir: Path, settings: Settings | None =
     written: dict[str, Path] = {}
     skipped: list[str] = []
     for factor in factor_columns(frame):
-        path = factor_plot(frame, factor, Path(out_dir) / f"factor_{_file_safe(factor)}.png",
+        path = factor_plot(frame, factor, Path(out_dir) / f"factor_{file_safe(factor)}.png",
                            settings)
         if path is None:
             skipped.append(factor)
@@ -100,27 +101,27 @@ def cd_diagram(average_ranks: pd.Series, posthoc: pd.DataFrame, path: Path,
     return _save(figure, path)
 
 
-def loss_plot(losses_by_fold: dict[int, np.ndarray], path: Path, title: str = "") -> Path:
-    """The three GAN losses per training iteration, one line per fold."""
+def loss_plot(losses_by_fold: dict[int, np.ndarray], path: Path, title: str = "",
+              names: tuple[str, ...] = LOSS_NAMES) -> Path:
+    """Each named loss per training iteration, one panel per loss, one line per fold."""
     if not losses_by_fold:
         raise ValueError("loss_plot needs the losses of at least one fold")
-    figure = Figure(figsize=(12, 3.6), layout="constrained")
-    axes = figure.subplots(1, 3, sharex=True)
+    figure = Figure(figsize=(4 * len(names), 3.6), layout="constrained")
+    axes = np.atleast_1d(figure.subplots(1, len(names), sharex=True))
     for fold, curve in sorted(losses_by_fold.items()):
         iterations = np.arange(1, curve.shape[0] + 1)
         for column, panel in enumerate(axes):
             panel.plot(iterations, curve[:, column], linewidth=0.8, label=f"fold {fold}")
-    for panel, name in zip(axes, LOSS_NAMES, strict=True):
-        panel.set_title(f"{name} loss")
+    for panel, name in zip(axes, names, strict=True):
+        panel.set_title(name)
         panel.set_xlabel("iteration")
         panel.grid(alpha=0.3)
-    axes[0].set_ylabel("binary cross-entropy")
     axes[0].legend(fontsize="small")
-    figure.suptitle(title or "GAN training losses")
+    figure.suptitle(title or "training losses")
     return _save(figure, path)
 
 
-def _file_safe(name: str) -> str:
+def file_safe(name: str) -> str:
     return "".join(char if char.isalnum() or char in "-_" else "_" for char in name)
 
 

@@ -23,6 +23,8 @@ from gan_oversampling.study import gan_stops
 DOMINANCE_LOSS = 3.0
 DOMINANCE_SHARE = 0.5  # of a GAN's iterations, for the GAN to count as dominated
 REASON_ORDER = ["fixed", "patience", "maximum", "diverged"]
+# The loss -log D(G(z)) of a GAN trained with binary cross-entropy, by its stored name.
+BCE_GENERATOR_LOSS = "generator loss"
 
 
 def training_sections(store, study: str, frame: pd.DataFrame, folder: Path) -> list:
@@ -110,8 +112,10 @@ def dominance_table(store, study: str, methods: list[str]) -> pd.DataFrame:
     exceeded `DOMINANCE_LOSS`, and its median generator loss."""
     rows = []
     for method in methods:
-        for key, fold, losses in store.all_losses(study, method):
-            generator_loss = losses[:, 2]
+        for key, fold, losses, names in store.all_losses(study, method):
+            if BCE_GENERATOR_LOSS not in names:
+                continue  # dominance is read off a GAN's binary cross-entropy
+            generator_loss = losses[:, names.index(BCE_GENERATOR_LOSS)]
             if not len(generator_loss):
                 continue
             rows.append({"method": method, "test_key": key, "fold": fold,

@@ -22,7 +22,9 @@ from imblearn.utils import check_sampling_strategy
 from pydantic import BaseModel
 
 from gan_oversampling.errors import UserError
-from gan_oversampling.gan.stopping import StopRecord
+from gan_oversampling.gan.records import StopRecord
+
+__all__ = ["StopRecord"]  # re-exported: the study reads training records from here
 
 # baseline: the fold as it is; classic: an oversampler of imbalanced-learn or smote-variants
 # (with or without cleaning); generative: a trained generator; alternative: another way to
@@ -114,6 +116,15 @@ class Method:
     adapter: str | None = None  # the entry whose settings `adapt_classifier` reads
     check_classifier: Callable[[Any], None] = field(default=lambda classifier: None)
     resampler: str | None = None  # the entry whose resampling this is, if not its own
+    # Names of the per-iteration losses a training method reports (None: it reports none).
+    loss_names: tuple[str, ...] | None = None
+    # The study's settings hash: settings at the value results files written before them
+    # were trained with are left out (so those files resume); `unread_settings(table)`
+    # names the settings these values do not read; an `always_hashed` table stays in the
+    # hash at its defaults (results files of older versions hashed it).
+    legacy_settings: Mapping[str, Any] = field(default_factory=dict)
+    unread_settings: Callable[[Mapping], tuple[str, ...]] = field(default=lambda table: ())
+    always_hashed: bool = False
 
     @property
     def resampling(self) -> str:

@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from gan_oversampling.errors import UserError
-from gan_oversampling.samplers import cgan, ctgan
+from gan_oversampling.samplers import cgan, ctgan, tab_ddpm, wgan_gp
 from gan_oversampling.samplers.alternatives import ALTERNATIVE_METHODS
 from gan_oversampling.samplers.base import Method
 from gan_oversampling.samplers.classic import CLASSIC_METHODS, NONE
@@ -24,7 +24,7 @@ from gan_oversampling.samplers.variants import VARIANT_METHODS
 METHODS: dict[str, Method] = {
     method.name: method
     for method in (NONE, *CLASSIC_METHODS, *VARIANT_METHODS, cgan.METHOD, ctgan.METHOD,
-                   *ALTERNATIVE_METHODS)
+                   wgan_gp.METHOD, tab_ddpm.METHOD, *ALTERNATIVE_METHODS)
 }
 BASELINE = NONE.name
 COMBINE = "+"  # `<resampling method>+<classifier method>`

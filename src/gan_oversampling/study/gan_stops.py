@@ -15,7 +15,7 @@ import sqlite3
 
 import pandas as pd
 
-from gan_oversampling.gan.stopping import StopRecord
+from gan_oversampling.samplers.base import StopRecord
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS gan_stops(

@@ -182,6 +182,27 @@ PRESETS["imbalance-showdown"] = {
 }
 
 
+# Every batched generator family against the classic oversamplers, on the same folds.
+FAMILY_METHODS = [BASELINE, "random", "smote", "borderline-smote", "adasyn", CGAN, "wgan-gp",
+                  "tab-ddpm"]
+PRESETS["generator-families"] = {
+    "name": "generator-families",
+    "description": (
+        "Is it GANs, or this GAN? The quick-cyber tests (tor, cira, cic_syscalls_adware; "
+        "majority size 100/1000, imbalance ratio 0.1/0.4; 12 tests) with every batched "
+        "generator family at its defaults: the paper's CGAN (as in paper-cyber), a "
+        "conditional WGAN-GP with an auxiliary classifier and a TabDDPM-style diffusion "
+        "model; against no resampling and random, SMOTE, Borderline-SMOTE and ADASYN "
+        "oversampling; the paper's network; stratified 5-fold."
+    ),
+    "subset_of": "paper-cyber",
+    "data": _part("quick-cyber"),
+    "methods": FAMILY_METHODS,
+    CGAN: PAPER_CYBER_CGAN,
+    "evaluation": STRATIFIED_5,
+}
+
+
 def preset_names() -> list[str]:
     return sorted(PRESETS)
 

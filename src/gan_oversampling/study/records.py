@@ -7,8 +7,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from gan_oversampling.gan.stopping import StopRecord
-from gan_oversampling.study import gan_stops
+from gan_oversampling.samplers.base import StopRecord
+from gan_oversampling.study import gan_stops, quality_table
+
+# The losses of a unit written before `loss_columns` existed (schema 3): the CGAN's, the
+# only generator that stored losses then.
+LEGACY_LOSS_NAMES = ("discriminator loss on real rows", "discriminator loss on fakes",
+                     "generator loss")
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS studies(
@@ -61,6 +66,10 @@ CREATE TABLE IF NOT EXISTS losses(
     data BLOB NOT NULL,
     PRIMARY KEY(unit_id, fold)
 );
+CREATE TABLE IF NOT EXISTS loss_columns(
+    unit_id INTEGER PRIMARY KEY REFERENCES units(unit_id) ON DELETE CASCADE,
+    names TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS sample_columns(
     unit_id INTEGER PRIMARY KEY REFERENCES units(unit_id) ON DELETE CASCADE,
     columns TEXT NOT NULL
@@ -84,7 +93,7 @@ CREATE TABLE IF NOT EXISTS complexity(
     computed_at TEXT NOT NULL,
     PRIMARY KEY(study, test_key, measure)
 );
-""" + gan_stops.SCHEMA
+""" + gan_stops.SCHEMA + quality_table.SCHEMA
 
 
 @dataclass
@@ -108,10 +117,14 @@ class UnitResult:
     # How the sample rows decode to a table's columns (`difficulty.tasks.encoded_columns`);
     # None for data without named columns.
     sample_columns: list[dict] | None = None
-    losses: dict[int, np.ndarray] = field(default_factory=dict)  # fold -> (iterations, 3)
+    losses: dict[int, np.ndarray] = field(default_factory=dict)  # fold -> (iterations, L)
+    loss_names: tuple[str, ...] | None = None  # the L losses' names, as the method reports
     stops: dict[int, StopRecord] = field(default_factory=dict)  # fold -> how its GAN stopped
     # One dict per fold: fold, then each fold-level score (NaN: could not be computed).
     fold_metrics: list[dict] = field(default_factory=list)
+    # Fold -> the quality of its generated rows (`evaluation.quality.MEASURES`), for a
+    # method that appends rows to the training folds; empty for the others.
+    quality: dict[int, dict] = field(default_factory=dict)
 
 
 @dataclass

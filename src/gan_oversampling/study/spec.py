@@ -24,7 +24,6 @@ from pydantic import (
 from gan_oversampling.difficulty.complexity import DEFAULT_MEASURES, MEASURES
 from gan_oversampling.errors import UserError, one_line
 from gan_oversampling.evaluation.classifiers import make_classifier
-from gan_oversampling.gan.config import PATIENCE_SETTINGS
 from gan_oversampling.samplers.registry import (
     BASELINE,
     CGAN,
@@ -226,7 +225,7 @@ class _StudyFields(StrictModel):
         """What must match for stored results to count as results of this study.
 
         Where it runs (device) does not make results of another study. A setting that
-        reproduces what older versions did without it (see `_HASHED_ONLY_IF_CHANGED`) is
+        reproduces what older versions did without it (a method's `legacy_settings`) is
         left out, so their results databases resume. `statistics` changes how the report
         reads the results, never the results, so it is left out too, as is `complexity`,
         which describes the tests.
@@ -243,27 +242,13 @@ class _StudyFields(StrictModel):
             # them with the protocol's seed 0, so those results are not this study's.
             settings["draws"] = "seeded"
         for section, model in settings_sections().items():
-            table = settings.get(section) or {}
-            table.pop("device", None)
-            if section == CGAN and table.get("stopping") == "fixed":
-                for field in PATIENCE_SETTINGS:  # unread by the fixed rule
-                    table.pop(field, None)
-            for field, old_value in _HASHED_ONLY_IF_CHANGED.get(section, {}).items():
-                if table.get(field) == old_value:
-                    table.pop(field)
-            if section not in _ALWAYS_HASHED and table == _defaults(model):
-                settings.pop(section)
+            method = get_method(section)
+            table = _hashed_table(method, settings.get(section) or {})
+            if not method.always_hashed and table == _hashed_table(method, _defaults(model)):
+                settings.pop(section, None)
+            elif section in settings:
+                settings[section] = table
         return hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:16]
-
-
-# Settings added after the first results databases, with the value that reproduces what
-# those versions did; and the sections those versions hashed in full.
-_HASHED_ONLY_IF_CHANGED = {
-    CGAN: {"output_range": "tanh", "stopping": "fixed", "oracle": "cas-real", "eval_every": 100,
-           "patience": 10, "min_iterations": 0, "min_delta": 0.0, "holdout": 0.2,
-           "adam_step": "separate"},
-}
-_ALWAYS_HASHED = {CGAN}
 
 
 def _drop_unhashed(data: dict, never: tuple[str, ...], only_if_changed: dict) -> None:
@@ -276,10 +261,20 @@ def _drop_unhashed(data: dict, never: tuple[str, ...], only_if_changed: dict) ->
             data.pop(field)
 
 
-def _defaults(model) -> dict:
-    table = model().model_dump(mode="json")
-    table.pop("device", None)
+def _hashed_table(method, table: dict) -> dict:
+    """A method's settings table as the hash reads it: without its device, the settings
+    its values leave unread, and the settings at the value older versions ran with."""
+    table = {key: value for key, value in table.items() if key != "device"}
+    for field in method.unread_settings(table):
+        table.pop(field, None)
+    for field, old_value in method.legacy_settings.items():
+        if table.get(field) == old_value:
+            table.pop(field)
     return table
+
+
+def _defaults(model) -> dict:
+    return model().model_dump(mode="json")
 
 
 def _section_field(method: str) -> str:

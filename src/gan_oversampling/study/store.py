@@ -24,14 +24,15 @@ import numpy as np
 import pandas as pd
 
 from gan_oversampling.errors import UserError
-from gan_oversampling.study import fold_table, gan_stops
+from gan_oversampling.study import fold_table, gan_stops, quality_table
 from gan_oversampling.study.dbfile import RunLock, describe, mapped_errors, settings_diff
-from gan_oversampling.study.records import SCHEMA, UnitFailure, UnitResult
+from gan_oversampling.study.records import LEGACY_LOSS_NAMES, SCHEMA, UnitFailure, UnitResult
 
 APPLICATION_ID = 0x47414E4F  # "GANO": marks a file as one of our results databases
 # 2 added `faults`; 3 `sample_columns`, `complexity`, `gan_stops` and `fold_metrics` (with
-# its columns in the `results` view, see fold_table.py). An older file gets the tables it
-# lacks when a run opens it, nothing else changes.
+# its columns in the `results` view, see fold_table.py); 4 `generated_quality` (the
+# quality of each fold's generated rows, see quality_table.py). An older file gets the
+# tables it lacks when a run opens it, nothing else changes.
 SCHEMA_VERSION = 3
 
 class ResultsStore:
@@ -236,7 +237,11 @@ class ResultsStore:
                     for fold, curve in unit.losses.items()
                 ],
             )
+            if unit.losses and unit.loss_names:
+                self._db.execute("INSERT INTO loss_columns VALUES (?, ?)",
+                                 (unit_id, json.dumps(list(unit.loss_names))))
             gan_stops.write(self._db, unit.study, unit.test_key, unit.method, unit.stops)
+            quality_table.write(self._db, unit_id, unit.quality)
 
     # -- complexity measures -------------------------------------------------------------
     @mapped_errors
@@ -312,24 +317,61 @@ class ResultsStore:
             return gan_stops.empty_frame()
         return gan_stops.read(self._db, study)
 
-    def all_losses(self, study: str, method: str) -> Iterator[tuple[str, int, np.ndarray]]:
-        """(test_key, fold, losses (iterations, 3)) of every stored GAN of `method`."""
+    @mapped_errors
+    def quality_frame(self, study: str) -> pd.DataFrame:
+        """The quality of the generated rows of every fold of `study` that has it (see
+        `quality_table.read`); empty for an older results file opened read-only."""
+        if not self._has_table("generated_quality"):
+            return quality_table.empty_frame()
+        return quality_table.read(self._db, study)
+
+    def all_losses(self, study: str, method: str
+                   ) -> Iterator[tuple[str, int, np.ndarray, tuple[str, ...]]]:
+        """(test_key, fold, losses (iterations, L), the L names) of every stored model of
+        `method`."""
         rows = self._db.execute(
-            "SELECT u.test_key, l.fold, l.iterations, l.data FROM losses l"
-            " JOIN units u USING(unit_id) WHERE u.study = ? AND u.method = ?"
-            " ORDER BY u.unit_id, l.fold", (study, method),
+            f"SELECT u.test_key, l.fold, l.iterations, l.data, {self._names_column()}"
+            f" FROM losses l JOIN units u USING(unit_id) {self._names_join()}"
+            " WHERE u.study = ? AND u.method = ? ORDER BY u.unit_id, l.fold", (study, method),
         )
-        for key, fold, iterations, blob in rows:
-            yield key, fold, _decode(blob, iterations, 3)
+        for key, fold, iterations, blob, names in rows:
+            names = _loss_names(names)
+            yield key, fold, _decode(blob, iterations, len(names)), names
 
     @mapped_errors
     def losses(self, study: str, test_key: str, method: str) -> dict[int, np.ndarray]:
+        """Fold -> losses (iterations, L) of one unit; `loss_names` says what they are."""
         rows = self._db.execute(
-            "SELECT l.fold, l.iterations, l.data FROM losses l JOIN units u USING(unit_id)"
+            f"SELECT l.fold, l.iterations, l.data, {self._names_column()} FROM losses l"
+            f" JOIN units u USING(unit_id) {self._names_join()}"
             " WHERE u.study = ? AND u.test_key = ? AND u.method = ? ORDER BY l.fold",
             (study, test_key, method),
         )
-        return {fold: _decode(blob, iters, 3) for fold, iters, blob in rows}
+        return {fold: _decode(blob, iters, len(_loss_names(names)))
+                for fold, iters, blob, names in rows}
+
+    @mapped_errors
+    def loss_names(self, study: str, test_key: str, method: str) -> tuple[str, ...]:
+        """The names of one unit's stored losses (the CGAN's for a file of schema 3)."""
+        if not self._has_table("loss_columns"):
+            return LEGACY_LOSS_NAMES
+        row = self._db.execute(
+            "SELECT c.names FROM loss_columns c JOIN units u USING(unit_id)"
+            " WHERE u.study = ? AND u.test_key = ? AND u.method = ?",
+            (study, test_key, method),
+        ).fetchone()
+        return _loss_names(row[0] if row else None)
+
+    def _names_column(self) -> str:
+        return "c.names" if self._has_table("loss_columns") else "NULL"
+
+    def _names_join(self) -> str:
+        return "LEFT JOIN loss_columns c USING(unit_id)" if self._has_table("loss_columns") \
+            else ""
+
+
+def _loss_names(stored: str | None) -> tuple[str, ...]:
+    return tuple(json.loads(stored)) if stored else LEGACY_LOSS_NAMES
 
 
 def _decode(blob: bytes, n_rows: int, n_columns: int) -> np.ndarray:

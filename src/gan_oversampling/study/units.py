@@ -15,6 +15,10 @@ A unit that cannot be computed becomes a `UnitFailure` with its reason: the meth
 or diverged on a fold, it produced non-finite rows (which never reach a classifier), or
 the classifier cannot be fitted (a training fold of one class, which unstratified folds
 make when a test has few minority rows).
+
+A method that appends rows to every training fold (the oversamplers of imbalanced-learn,
+every generator) has the quality of its generated rows measured on each fold
+(`evaluation.quality`), once per resampling like the folds themselves.
 """
 
 from __future__ import annotations
@@ -35,8 +39,8 @@ from gan_oversampling.errors import UnitFault, UserError
 from gan_oversampling.evaluation.classifiers import make_classifier
 from gan_oversampling.evaluation.folds import make_folds
 from gan_oversampling.evaluation.metrics import score_fitted
-from gan_oversampling.gan.stopping import StopRecord
-from gan_oversampling.samplers.base import Method, Resampled, TrainingFold
+from gan_oversampling.evaluation.quality import generated_quality
+from gan_oversampling.samplers.base import Method, Resampled, StopRecord, TrainingFold
 from gan_oversampling.study.records import UnitFailure, UnitResult
 from gan_oversampling.study.spec import StudySpec
 
@@ -118,8 +122,18 @@ def minority_deficit(y_train: np.ndarray) -> dict[int, int]:
     return {1: max(0, int(counts[0] - counts[1]))}
 
 
-# (resampling method, rows_key) -> a test's resampled folds and the seconds they took.
-ResampledCache = dict[tuple[str, str], tuple[list[Resampled], float]]
+@dataclass
+class CachedFolds:
+    """A test's folds as one resampling method left them, the seconds it took, and the
+    quality of the rows it generated (fold -> measures; measured when first scored)."""
+
+    folds: list[Resampled]
+    fit_seconds: float
+    quality: dict[int, dict] | None = None
+
+
+# (resampling method, rows_key) -> that test's resampled folds.
+ResampledCache = dict[tuple[str, str], CachedFolds]
 
 
 def run_method(
@@ -149,7 +163,7 @@ def run_method(
                         for unit in run_method(spec, copies, method, progress, cache)]
             return [failure(spec, test.case, method.name,
                             f"{method.name} failed: {reason_text(exc)}") for test in tests]
-    return [_scored(spec, test, method, *cache[(method.resampling, test.case.rows_key)])
+    return [_scored(spec, test, method, cache[(method.resampling, test.case.rows_key)])
             for test in tests]
 
 
@@ -167,20 +181,26 @@ def _resample(spec: StudySpec, tests: list[PreparedTest], method: Method, progre
     first = 0
     for test in tests:
         resampled = result.folds[first : first + len(test.folds)]
-        cache[(method.resampling, test.case.rows_key)] = (resampled,
-                                                          result.fit_seconds / len(tests))
+        cache[(method.resampling, test.case.rows_key)] = CachedFolds(
+            resampled, result.fit_seconds / len(tests))
         first += len(test.folds)
 
 
-def _scored(spec: StudySpec, test: PreparedTest, method: Method, resampled: list[Resampled],
-            fit_seconds: float) -> UnitResult | UnitFailure:
-    faults = [(k, fold.fault) for k, fold in enumerate(resampled) if fold.fault]
+def _scored(spec: StudySpec, test: PreparedTest, method: Method, cached: CachedFolds
+            ) -> UnitResult | UnitFailure:
+    faults = [(k, fold.fault) for k, fold in enumerate(cached.folds) if fold.fault]
     if faults:
         k, fault = faults[0]
         return failure(spec, test.case, method.name, f"fold {k}: {fault}",
-                       training_stops(resampled))
+                       training_stops(cached.folds))
     try:
-        return score_unit(spec, test, method, resampled, fit_seconds)
+        unit = score_unit(spec, test, method, cached.folds, cached.fit_seconds)
+        # After scoring, which rejects non-finite rows with its own reason. Measured once:
+        # the classifiers of a test and `cgan`/`cgan+threshold` share these rows.
+        if cached.quality is None:
+            cached.quality = fold_quality(spec, test, method, cached.folds)
+        unit.quality = dict(cached.quality)
+        return unit
     except Exception as exc:
         return failure(spec, test.case, method.name, reason_text(exc))
 
@@ -259,8 +279,43 @@ def score_unit(
         samples=_report_samples(test, method, resampled),
         sample_columns=test.sample_columns,
         losses={f: r.losses for f, r in enumerate(resampled) if r.losses is not None},
+        loss_names=method.loss_names,
         stops=training_stops(resampled),
     )
+
+
+def fold_quality(spec: StudySpec, test: PreparedTest, method: Method,
+                 resampled: list[Resampled]) -> dict[int, dict]:
+    """Fold -> the quality of its generated rows (`evaluation.quality`): the label-1 rows
+    appended to the training fold. Only for a method that keeps every training fold's rows
+    as they were, in order, and appends rows to at least one; {} for the others (the
+    baseline, the methods that change the classifier, undersampling, and the oversamplers
+    that clean rows afterwards, such as SMOTE-Tomek: their added rows are not all there is).
+    """
+    if not method.resamples:
+        return {}
+    kept = [_keeps_rows(rows, X_train, y_train)
+            for rows, (X_train, y_train) in zip(resampled, test.training_sets(), strict=True)]
+    if not all(kept):
+        return {}
+    quality = {}
+    for fold, (rows, (X_train, y_train, X_test, y_test)) in enumerate(
+        zip(resampled, test.fold_data, strict=True)
+    ):
+        n_real = len(y_train)
+        if len(rows.y) > n_real:
+            generated = rows.X[n_real:][np.asarray(rows.y[n_real:]) == 1]
+            seed = derive_seed(spec.seed, test.case.rows_key, fold, "quality")
+            quality[fold] = generated_quality(X_train, y_train, generated, X_test, y_test,
+                                              seed=seed).as_dict()
+    return quality
+
+
+def _keeps_rows(rows: Resampled, X_train: np.ndarray, y_train: np.ndarray) -> bool:
+    """Whether the resampled fold starts with the training fold's rows, unchanged."""
+    n_real = len(y_train)
+    return (len(rows.y) >= n_real and np.array_equal(rows.y[:n_real], y_train)
+            and np.array_equal(rows.X[:n_real], X_train))
 
 
 def fold_classifier(spec: StudySpec, case: TestCase, method: Method, fold: int):
