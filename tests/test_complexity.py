@@ -164,7 +164,7 @@ def test_a_version_two_database_gets_the_table_when_a_run_opens_it(tmp_path):
     assert "Data complexity" not in (tmp_path / "report" / "report.md").read_text()
     assert len(_run(_spec(), db)) == 4  # resumes, measures
     with closing(sqlite3.connect(db)) as connection:
-        assert connection.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
+        assert connection.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 4
 
 
 # -- the report ----------------------------------------------------------------------------

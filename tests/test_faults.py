@@ -127,7 +127,7 @@ def test_a_version_one_database_is_upgraded_in_place(tmp_path):
     written, failed, events = _run(_spec(methods=["none"]), db)  # resumes
     assert events[0].n_done == 2 and written == 0 and failed == {}
     with closing(sqlite3.connect(db)) as connection:
-        assert connection.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
+        assert connection.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 4
         assert connection.execute("SELECT count(*) FROM faults").fetchone()[0] == 0
         assert connection.execute("SELECT count(*) FROM sample_columns").fetchone()[0] == 0
 

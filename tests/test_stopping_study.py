@@ -133,7 +133,7 @@ def test_a_version_two_database_gets_the_stops_table_when_a_run_opens_it(tmp_pat
     with ResultsStore.open(db) as store:
         assert store.stops_frame("s").empty
     with closing(sqlite3.connect(db)) as connection:
-        assert connection.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
+        assert connection.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 4
 
 
 # ---------------------------------------------------------------- the report

@@ -5,7 +5,7 @@ import pytest
 
 from gan_oversampling.errors import UserError
 from gan_oversampling.study.records import UnitResult
-from gan_oversampling.study.store import ResultsStore
+from gan_oversampling.study.store import SCHEMA_VERSION, ResultsStore
 
 
 def _unit(key="t1", method="none", f1=0.5):
@@ -168,7 +168,7 @@ def test_a_schema_2_file_gains_the_fold_scores_when_a_run_opens_it(tmp_path):
         store.write_unit(_with_fold_metrics(_unit(key="t2"), 0.5))
         frame = store.scores_frame("s")
     with sqlite3.connect(path) as db:
-        assert db.execute("PRAGMA user_version").fetchone() == (3,)
+        assert db.execute("PRAGMA user_version").fetchone() == (SCHEMA_VERSION,)
     before, after = frame[frame["test_key"] == "t1"], frame[frame["test_key"] == "t2"]
     assert before[list(METRICS)].isna().all().all()  # old rows: NULL
     assert (after["mcc"] == 0.5).all() and after["brier"].isna().all()
@@ -180,6 +180,6 @@ def test_a_newer_schema_is_refused(tmp_path):
     with ResultsStore.open(path):
         pass
     with sqlite3.connect(path) as db:
-        db.execute("PRAGMA user_version = 4")
+        db.execute("PRAGMA user_version = 5")
     with pytest.raises(UserError, match="written by a newer gan-oversampling"):
         ResultsStore.open(path)

@@ -34,7 +34,11 @@ class Stack(ABC):
     models of the training call) sits in slice i of every stacked tensor.
 
     `model` is the stacked network that generates (the generator, the denoiser): what the
-    loop keeps of each model, scores with an oracle and hands to `Family.sample`.
+    loop keeps of each model, scores with an oracle and hands to `Family.sample`. Like
+    every stacked network of a family it holds the K models on the first dimension of
+    every parameter and buffer, has `n_classes` and `n_features`, and `like(n)` makes a
+    fresh network of its kind and shape with n models (`gan.layers.stacked_copy` cuts and
+    copies stacks through these alone).
     """
 
     members: list[int]
@@ -55,8 +59,12 @@ class Stack(ABC):
 
     @property
     def member_index(self) -> torch.Tensor:
-        device = next(self.model.parameters()).device
-        return torch.as_tensor(self.members, device=device)
+        """`members` as a tensor on the models' device, made once per stack (on a GPU each
+        new one is a blocking copy)."""
+        if getattr(self, "_member_index", None) is None:
+            device = next(self.model.parameters()).device
+            self._member_index = torch.as_tensor(self.members, device=device)
+        return self._member_index
 
 
 class Family(ABC):

@@ -101,6 +101,9 @@ def train_models(
     `targets[k]`: the codes of the classes model k will oversample, which an oracle judges
     (default: each set's least frequent class).
     """
+    if not isinstance(settings, family.settings_model):
+        raise UserError(f"{family.name} trains with {family.settings_model.__name__} "
+                        f"settings, got {type(settings).__name__}")
     train_sets = _checked_inputs(train_sets, n_classes, seeds)
     if len({family.batch_key(X) for X, _ in train_sets}) > 1:
         raise UserError(f"{family.name}: these training sets cannot share one stack (their "

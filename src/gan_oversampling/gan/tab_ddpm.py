@@ -92,7 +92,9 @@ class TabDDPMConfig(TrainingSettings):
     learning_rate: float = Field(1e-3, gt=0)
     weight_decay: float = Field(1e-4, ge=0)
     lr_decay: Literal["linear", "constant"] = "linear"
-    timesteps: int = Field(1000, ge=1)
+    # At most 10,000: the multinomial loss is weighted by T, and a larger T would carry a
+    # healthy loss towards the divergence bound.
+    timesteps: int = Field(1000, ge=1, le=10_000)
     sampling_steps: int = Field(100, ge=1)
     hidden: tuple[int, ...] = (256, 256)
     embedding_dim: int = Field(128, ge=1)

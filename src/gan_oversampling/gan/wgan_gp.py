@@ -43,6 +43,8 @@ from gan_oversampling.gan.wgan_gp_networks import (
 )
 from gan_oversampling.layout import FeatureLayout
 
+# The critic loss is the whole objective, penalty_weight x penalty included; the penalty
+# is also reported alone, unweighted.
 LOSS_NAMES = ("critic loss", "gradient penalty", "generator loss (Wasserstein)",
               "auxiliary classifier loss on real rows",
               "auxiliary classifier loss on generated rows")

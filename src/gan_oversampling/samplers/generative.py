@@ -174,6 +174,9 @@ class GenerativeOversampler(BaseOverSampler):
 
     def _fit_resample(self, X, y):
         family = self.family
+        if family is None:
+            raise TypeError("GenerativeOversampler is a base: use the sampler of a family "
+                            "(CGANOversampler, WGANGPOversampler, TabDDPMOversampler)")
         given = {name: getattr(self, name) for name in self._setting_names
                  if getattr(self, name) is not None}
         try:
@@ -249,7 +252,9 @@ def _constraint(info) -> list:
                 None]
     if get_origin(annotation) is tuple:
         return [tuple, list, None]
-    return [annotation, None]
+    if isinstance(annotation, type):
+        return [annotation, None]
+    raise TypeError(f"setting {info!r}: no scikit-learn constraint for {annotation!r}")
 
 
 def codes_of(y: np.ndarray, classes: np.ndarray) -> np.ndarray:

@@ -31,9 +31,11 @@ from gan_oversampling.study.records import LEGACY_LOSS_NAMES, SCHEMA, UnitFailur
 APPLICATION_ID = 0x47414E4F  # "GANO": marks a file as one of our results databases
 # 2 added `faults`; 3 `sample_columns`, `complexity`, `gan_stops` and `fold_metrics` (with
 # its columns in the `results` view, see fold_table.py); 4 `generated_quality` (the
-# quality of each fold's generated rows, see quality_table.py). An older file gets the
-# tables it lacks when a run opens it, nothing else changes.
-SCHEMA_VERSION = 3
+# quality of each fold's generated rows, see quality_table.py) and `loss_columns` (the
+# names of a unit's losses: generator families report different ones). An older file gets
+# the tables it lacks when a run opens it, nothing else changes; an older version refuses
+# a file of schema 4, whose losses it could not read.
+SCHEMA_VERSION = 4
 
 class ResultsStore:
     """A results database; open it with `ResultsStore.open(path)`."""

@@ -197,12 +197,15 @@ def _scored(spec: StudySpec, test: PreparedTest, method: Method, cached: CachedF
         unit = score_unit(spec, test, method, cached.folds, cached.fit_seconds)
         # After scoring, which rejects non-finite rows with its own reason. Measured once:
         # the classifiers of a test and `cgan`/`cgan+threshold` share these rows.
-        if cached.quality is None:
-            cached.quality = fold_quality(spec, test, method, cached.folds)
-        unit.quality = dict(cached.quality)
-        return unit
     except Exception as exc:
         return failure(spec, test.case, method.name, reason_text(exc))
+    if cached.quality is None:
+        try:
+            cached.quality = fold_quality(spec, test, method, cached.folds)
+        except Exception:  # a diagnostic of the rows: it never fails a scored unit
+            cached.quality = {}
+    unit.quality = dict(cached.quality)
+    return unit
 
 
 def by_rows(tests: list[PreparedTest]) -> dict[str, list[PreparedTest]]:
