@@ -199,7 +199,7 @@ def _iterations(store: ResultsStore, stops: pd.DataFrame, study: str,
     before stop records were kept (every such GAN ran the fixed rule)."""
     if not stops.empty:
         return int(stops["stop_iteration"].sum())
-    return sum(len(losses) for key, _, losses in store.all_losses(study, CGAN)
+    return sum(len(losses) for key, _, losses, _names in store.all_losses(study, CGAN)
                if keys is None or key in keys)
 
 

@@ -179,7 +179,7 @@ def test_a_study_stores_every_gans_stop_and_the_report_plots_them(tmp_path):
                                    & (stops["fold"] == fold)]["stop_iteration"].item()
     report = build_report(tmp_path / "r.sqlite", tmp_path / "report", n_sample_tests=0)
     markdown = (report / "report.md").read_text(encoding="utf-8")
-    assert "## How the GANs stopped" in markdown and "10 GANs trained" in markdown
+    assert "## How the generators stopped" in markdown and "10 generators trained" in markdown
     assert (report / "oracle_curves.png").stat().st_size > 0
     assert "discriminator" in markdown
 

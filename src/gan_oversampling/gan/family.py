@@ -74,6 +74,10 @@ class Family(ABC):
     summary: ClassVar[str]  # one line for the registry: what it is, after whom
     settings_model: ClassVar[type[TrainingSettings]]
     loss_names: ClassVar[tuple[str, ...]]
+    # How the sampler glue scales a fold's features into [-1, 1]: "outside" scales only
+    # features that leave it (the original CGAN's data trains as it did), "all" every
+    # feature but 0/1 columns (numbers on one scale, as WGAN and diffusion models expect).
+    feature_scaling: ClassVar[str] = "outside"
     # Settings a results file written before the setting existed was trained with:
     # at this value the setting is left out of the study's hash, so such a file resumes.
     legacy_settings: ClassVar[dict] = {}

@@ -349,6 +349,7 @@ class TabDDPMFamily(Family):
                "2023), trained on each training fold")
     settings_model = TabDDPMConfig
     loss_names = LOSS_NAMES
+    feature_scaling = "all"  # every number min-max scaled on the fold (0/1 columns kept)
 
     def batch_key(self, X: np.ndarray):
         return FeatureLayout.detect(X).signature()

@@ -240,6 +240,7 @@ class WGANGPFamily(Family):
                "classifier (Engelmann & Lessmann, 2021), trained on each training fold")
     settings_model = WGANGPConfig
     loss_names = LOSS_NAMES
+    feature_scaling = "all"  # every number min-max scaled on the fold (0/1 columns kept)
 
     def batch_key(self, X: np.ndarray):
         return FeatureLayout.detect(X).signature()

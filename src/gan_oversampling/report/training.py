@@ -28,7 +28,7 @@ BCE_GENERATOR_LOSS = "generator loss"
 
 
 def training_sections(store, study: str, frame: pd.DataFrame, folder: Path) -> list:
-    """[How the GANs stopped] for a study with GANs, else []."""
+    """[How the generators stopped] for a study that trained any, else []."""
     stops = store.stops_frame(study)
     dominance = dominance_table(store, study, tables.methods_of_kind(frame, "generative"))
     if stops.empty and dominance.empty:
@@ -38,20 +38,20 @@ def training_sections(store, study: str, frame: pd.DataFrame, folder: Path) -> l
         blocks += [dominance_sentence(dominance),
                    Table("Discriminator dominance per method", dominance_summary(dominance), 2)]
     if stops.empty:
-        blocks.append("This results file holds no record of when each GAN stopped (it was "
+        blocks.append("This results file holds no record of when each model stopped (it was "
                       "written by an earlier version).")
-        return [Section("How the GANs stopped", blocks)]
-    blocks += [stops_sentence(stops), Table("Why the GANs stopped", stop_table(stops), 1)]
+        return [Section("How the generators stopped", blocks)]
+    blocks += [stops_sentence(stops), Table("Why the generators stopped", stop_table(stops), 1)]
     curves = plots.oracle_curves_plot(stops, folder / "oracle_curves.png")
     if curves is not None:
-        blocks.append(Image(curves.name, "oracle value against iteration, one line per GAN"))
+        blocks.append(Image(curves.name, "oracle value against iteration, one line per model"))
     factors = stop_factors(stops)
     by_factor = plots.stop_iterations_plot(stops, factors, folder / "stop_iterations.png")
     if by_factor is not None:
         blocks += [Image(by_factor.name, "stop iterations by factor level"),
                    Table("Iterations trained by factor level", stops_by_factor(stops, factors),
                          1)]
-    return [Section("How the GANs stopped", blocks)]
+    return [Section("How the generators stopped", blocks)]
 
 
 # -- stops ----------------------------------------------------------------------------------
@@ -59,7 +59,7 @@ def stop_table(stops: pd.DataFrame) -> pd.DataFrame:
     """Per method and reason: GANs, and the iterations trained and kept (median, range)."""
     grouped = stops.groupby(["method", "reason"], sort=False)
     table = pd.DataFrame({
-        "GANs": grouped.size(),
+        "models": grouped.size(),
         "median iterations trained": grouped["stop_iteration"].median(),
         "fewest": grouped["stop_iteration"].min(),
         "most": grouped["stop_iteration"].max(),
@@ -73,7 +73,7 @@ def stops_sentence(stops: pd.DataFrame) -> str:
     counts = stops["reason"].value_counts()
     parts = [f"{counts[reason]} {_reason_words(reason)}" for reason in REASON_ORDER
              if reason in counts]
-    text = f"{len(stops)} GANs trained: " + ", ".join(parts) + "."
+    text = f"{len(stops)} generators trained: " + ", ".join(parts) + "."
     diverged = int(counts.get("diverged", 0))
     if diverged:
         text += (f" {diverged} diverged (non-finite or exploding losses or weights): their "
@@ -92,7 +92,7 @@ def stops_by_factor(stops: pd.DataFrame, factors: list[str]) -> pd.DataFrame:
     for factor in factors:
         for level, group in stops.groupby(factor, sort=True):
             trained = group["stop_iteration"]
-            rows.append({"factor": factor, "level": tables.level_text(level), "GANs": len(group),
+            rows.append({"factor": factor, "level": tables.level_text(level), "models": len(group),
                          "median iterations trained": trained.median(),
                          "fewest": trained.min(), "most": trained.max(),
                          "diverged": int((group["reason"] == "diverged").sum())})

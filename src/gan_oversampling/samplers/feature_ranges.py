@@ -1,11 +1,14 @@
-"""Features as the CGAN's tanh output can hold them, and generated rows back as the data's.
+"""Features as a generator's [-1, 1] output can hold them, and generated rows back as the
+data's.
 
-The generator ends in tanh, so it makes values in [-1, 1]. A feature whose training values
-leave [-1, 1] is min-max scaled into it on the training rows and scaled back after
-generation; a feature already inside is left exactly as it is (so data prepared the way
-the original study prepared it trains bit for bit as before). On the way back, generated
-values can be kept inside each feature's training range, and features whose training
-values are all whole numbers (flags, counts) rounded to whole numbers.
+The generators make values in [-1, 1] (the CGAN ends in tanh). For the CGAN, a feature
+whose training values leave [-1, 1] is min-max scaled into it on the training rows and
+scaled back after generation; a feature already inside is left exactly as it is (so data
+prepared the way the original study prepared it trains bit for bit as before). The other
+families scale every feature but 0/1 columns (`scale_all`): a feature of the training
+range [0, 0.001] is then not lost under the unit noise of a diffusion model. On the way
+back, generated values can be kept inside each feature's training range, and features
+whose training values are all whole numbers (flags, counts) rounded to whole numbers.
 """
 
 from __future__ import annotations
@@ -25,10 +28,19 @@ class FeatureRanges:
     integer: np.ndarray  # bool: every training value is a whole number
 
     @classmethod
-    def fit(cls, X: np.ndarray) -> FeatureRanges:
+    def fit(cls, X: np.ndarray, scale_all: bool = False) -> FeatureRanges:
+        """The ranges of training rows X. By default only features that leave [-1, 1] are
+        scaled (the CGAN's rows then train as the original study's did); `scale_all`
+        scales every feature that is not constant and not a 0/1 column (flags and one-hot
+        blocks stay 0/1, so their layout reads as before), as the WGAN and diffusion
+        models expect numbers on one scale."""
         X = np.asarray(X, dtype=np.float64)
         low, high = X.min(axis=0), X.max(axis=0)
-        scaled = (low < -1.0) | (high > 1.0)
+        if scale_all:
+            binary = ((X == 0) | (X == 1)).all(axis=0)
+            scaled = ~binary & (high > low)
+        else:
+            scaled = (low < -1.0) | (high > 1.0)
         integer = (np.round(X) == X).all(axis=0)
         return cls(low, high, scaled, integer)
 

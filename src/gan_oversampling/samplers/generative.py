@@ -52,7 +52,8 @@ def resample_with(family: Family):
         each fold's units; a floating X keeps its dtype, an integer X gets whole numbers."""
         started = time.perf_counter()
         classes = np.asarray(classes)
-        ranges = [FeatureRanges.fit(fold.X) for fold in folds]
+        scale_all = family.feature_scaling == "all"
+        ranges = [FeatureRanges.fit(fold.X, scale_all) for fold in folds]
         train_sets = [(fold_ranges.to_tanh(fold.X), codes_of(fold.y, classes))
                       for fold, fold_ranges in zip(folds, ranges, strict=True)]
         to_generate = [labels_to_generate(fold.counts, classes) for fold in folds]
