@@ -106,7 +106,7 @@ def step_products(family, settings, sets) -> Counter:
     """The products of one training iteration of a stack of len(sets) models."""
     device = resolve_device(settings.device)
     rngs = [torch.Generator(device=device).manual_seed(k) for k in range(len(sets))]
-    stack = family.start(sets, 2, settings, rngs, device)
+    stack = family.start(sets, 2, settings, rngs, device, layout_rows=sets[0][0])
     stack.step(0)  # warm-up: lazily built optimiser state
     recorder = ProductRecorder()
     with recorder:
