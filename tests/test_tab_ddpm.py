@@ -115,6 +115,20 @@ def test_the_multinomial_loss_is_zero_when_the_predicted_x0_is_the_true_one():
 # ---------------------------------------------------------------- training and rows
 
 
+def test_a_clipped_reverse_step_keeps_the_predicted_x0_in_the_data_range():
+    table = dm.Schedule.cosine(100).respaced(10).tensors(torch.device("cpu"))
+    index = torch.full((1, 3), 9, dtype=torch.int64)  # the noisiest step: x_0 = x_t / ~0
+    x_t, eps = torch.tensor([[[0.3], [-0.2], [0.9]]]), torch.full((1, 3, 1), -0.5)
+    free = dm.gaussian_reverse_mean(x_t, eps, index, table)
+    clipped = dm.gaussian_reverse_mean(x_t, eps, index, table, clip=True)
+    x0 = (table.at("recip_sqrt_alphabar", index) * x_t
+          - table.at("eps_to_x0", index) * eps).clamp(-1, 1)
+    expected = table.at("mean_x0", index) * x0 + table.at("mean_xt", index) * x_t
+    torch.testing.assert_close(clipped, expected)
+    assert free.abs().max() > clipped.abs().max()
+    assert make_config().clip_denoised and not make_config(clip_denoised=False).clip_denoised
+
+
 def test_a_model_trains_and_generates_alike_alone_and_batched_with_two_others():
     X, y = _table()
     settings = dict(dropout=0.2)  # the dropout masks are drawn per model too

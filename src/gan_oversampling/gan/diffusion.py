@@ -126,9 +126,14 @@ def gaussian_forward(x0: torch.Tensor, noise: torch.Tensor, index: torch.Tensor,
 
 
 def gaussian_reverse_mean(x_t: torch.Tensor, eps: torch.Tensor, index: torch.Tensor,
-                          table: ScheduleTensors) -> torch.Tensor:
-    """The posterior mean of x_(t-1) with x_0 predicted from the predicted noise `eps`."""
+                          table: ScheduleTensors, clip: bool = False) -> torch.Tensor:
+    """The posterior mean of x_(t-1) with x_0 predicted from the predicted noise `eps`;
+    with `clip`, the predicted x_0 is kept inside the data's range [-1, 1] first (DDPM's
+    sampler does so for images): early in sampling x_0 = (x_t - sqrt(1 - alphabar) eps) /
+    sqrt(alphabar) divides by a number near 0, and an error of eps explodes."""
     x0 = table.at("recip_sqrt_alphabar", index) * x_t - table.at("eps_to_x0", index) * eps
+    if clip:
+        x0 = x0.clamp(-1.0, 1.0)
     return table.at("mean_x0", index) * x0 + table.at("mean_xt", index) * x_t
 
 

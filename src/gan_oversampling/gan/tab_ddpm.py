@@ -63,6 +63,12 @@ class TabDDPMConfig(TrainingSettings):
       250 rows of 119 features), and on a toy table of two classes, after 1000 or 3000
       iterations, the 100-step rows had the 1000-step rows' class means within 0.01,
       spreads within 0.006 (slightly wider) and category frequencies within 0.02.
+    - `clip_denoised = True`: at each sampling step the x_0 predicted from the noise is
+      kept inside the data's range [-1, 1] before the posterior mean (DDPM's sampler does
+      so for images; TabDDPM's does not). Ours, measured on the `generator-families`
+      tests: without it, generated rows sat at the edges of the training ranges (median
+      distance to the closest training row 2.8 in range-scaled units, detection AUC 1.00,
+      minority F1 0.305 against 0.236 for no oversampling).
     - `hidden = (256, 256)`: the denoiser's hidden layers. TabDDPM tunes 2 to 8 layers of
       128 to 1024 units; ours: two layers, as its configurations for its smallest tables
       (diabetes, abalone), at a width that keeps the cost below. `embedding_dim = 128`:
@@ -96,6 +102,7 @@ class TabDDPMConfig(TrainingSettings):
     # healthy loss towards the divergence bound.
     timesteps: int = Field(1000, ge=1, le=10_000)
     sampling_steps: int = Field(100, ge=1)
+    clip_denoised: bool = True
     hidden: tuple[int, ...] = (256, 256)
     embedding_dim: int = Field(128, ge=1)
     dropout: float = Field(0.0, ge=0, lt=1)
@@ -220,7 +227,7 @@ class TabularDiffusion:
 
     @torch.no_grad()
     def sample(self, model: StackedDenoiser, labels: torch.Tensor, noise: torch.Generator,
-               dtype: str) -> torch.Tensor:
+               dtype: str, clip: bool = True) -> torch.Tensor:
         """Rows (n, F) of a one-model stack for labels (n,): from the prior down every step
         of the schedule, each draw from the CPU generator `noise` (Gaussian noise, then the
         blocks' uniforms, per step)."""
@@ -234,7 +241,7 @@ class TabularDiffusion:
             with autocast(dtype, device):
                 out = model(inputs, self.table.steps[index], labels[None])
             x_num = dm.gaussian_reverse_mean(x_num, out[..., : self.n_numeric], index,
-                                             self.table)
+                                             self.table, clip)
             if step > 0:
                 x_num = x_num + self.table.sample_std[step] * self._normal(n, noise, device)
             if self.n_categorical:
@@ -369,7 +376,8 @@ class TabDDPMFamily(Family):
         schedule = dm.Schedule.cosine(settings.timesteps).respaced(settings.sampling_steps)
         process = TabularDiffusion(single.layout, schedule, single.device)
         labels_t = torch.as_tensor(labels, dtype=torch.int64, device=single.device)
-        return process.sample(single, labels_t, noise, settings.dtype).cpu().numpy()
+        return process.sample(single, labels_t, noise, settings.dtype,
+                              settings.clip_denoised).cpu().numpy()
 
 
 FAMILY = TabDDPMFamily()
