@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, fields
-from functools import cache
 
 import numpy as np
 from scipy.stats import ks_2samp
@@ -31,9 +30,9 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import StratifiedKFold, cross_val_predict
 from sklearn.neighbors import NearestNeighbors
-from threadpoolctl import ThreadpoolController
 
 from gan_oversampling.layout import FeatureLayout
+from gan_oversampling.threads import one_blas_thread
 
 MINORITY = 1
 MIN_ROWS = 2  # rows on each side below which a distribution comparison says nothing
@@ -90,7 +89,7 @@ def generated_quality(X_train: np.ndarray, y_train: np.ndarray, generated: np.nd
 
     rng = np.random.default_rng(seed)
     # One BLAS thread: a study runs one worker per core, and these are small products.
-    with _one_blas_thread():
+    with one_blas_thread():
         ks, tv, fidelity = column_shapes(X_train[is_minority], generated,
                                          FeatureLayout.detect(X_train))
         auc = detection_auc(scale(real_test), scale(generated), rng)
@@ -172,13 +171,3 @@ def _distances(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 def _mean(values: list[float]) -> float:
     return float(np.mean(values)) if values else NAN
-
-
-@cache
-def _controller() -> ThreadpoolController:
-    return ThreadpoolController()
-
-
-def _one_blas_thread():
-    """A context in which numpy's and scipy's BLAS and OpenMP use one thread."""
-    return _controller().limit(limits=1)

@@ -28,6 +28,7 @@ from gan_oversampling.gan.layers import (
     stack_training_sets,
     stacked_copy,
 )
+from gan_oversampling.gan.loop import train_models
 from gan_oversampling.gan.models import BatchedDiscriminator, BatchedGenerator
 
 LOSS_NAMES = ("discriminator loss on real rows", "discriminator loss on fakes",
@@ -213,8 +214,6 @@ FAMILY = CGANFamily()
 def train_cgans(train_sets: TrainSets, n_classes: int, config: CGANConfig, seeds: list[int],
                 progress=None, targets=None):
     """`gan.loop.train_models` for the CGAN family (`TrainedModels`)."""
-    from gan_oversampling.gan.loop import train_models
-
     return train_models(FAMILY, train_sets, n_classes, config, seeds, progress, targets)
 
 

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass
-from functools import cache
 from typing import ClassVar
 
 import numpy as np
@@ -29,10 +28,10 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import f1_score, pairwise_distances, roc_auc_score
 from sklearn.metrics.pairwise import rbf_kernel
-from threadpoolctl import ThreadpoolController
 
 from gan_oversampling.errors import UserError
 from gan_oversampling.gan.layers import glorot_uniform
+from gan_oversampling.threads import one_blas_thread
 
 # Rows generated per evaluation by the oracles that compare distributions.
 DISTRIBUTION_ROWS = 200
@@ -229,16 +228,6 @@ def make_oracle(name: str, data: OracleData, rng: np.random.Generator) -> Oracle
         raise UserError(f"unknown oracle {name!r}; known: {', '.join(ORACLES)}")
     with one_blas_thread():
         return ORACLES[name](data, rng)
-
-
-@cache
-def _blas_controller() -> ThreadpoolController:
-    return ThreadpoolController()
-
-
-def one_blas_thread():
-    """A context in which numpy's and scipy's BLAS and OpenMP use one thread."""
-    return _blas_controller().limit(limits=1)
 
 
 # -- numerics -------------------------------------------------------------------------------
