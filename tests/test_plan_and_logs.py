@@ -107,7 +107,8 @@ def test_plan_refuses_bad_input_in_one_line(study, capsys, args, message):
 def test_estimate_divides_by_the_speed_of_busy_workers(study, monkeypatch):
     checked = check_study(load_study_file(study))
     tests = plan.plan_tests(checked)
-    monkeypatch.setattr(plan, "_group_costs", lambda *args: ([30.0, 20.0, 10.0], []))
+    monkeypatch.setattr(plan, "_group_costs",
+                        lambda *args: ([30.0, 20.0, 10.0], [], plan.WorkCosts()))
     for speed, wall in [(1.0, 30.0), (0.5, 60.0)]:
         monkeypatch.setattr(plan, "parallel_speed", lambda workers, speed=speed: speed)
         estimate = plan.estimate_wall_time(checked, tests, workers=2, threads=1, max_gans=20)
@@ -168,10 +169,10 @@ def test_a_crossed_estimate_times_each_classifier_as_each_method_adapts_it(cross
                         * (3.0 if adapter else 1.0))
     monkeypatch.setattr(plan, "_training_seconds", lambda method, settings, folds: 0.0)
     batched = []
-    monkeypatch.setattr(plan._BatchCost, "__call__",
-                        lambda self, name, cases, n_features: batched.append(
+    monkeypatch.setattr(plan._BatchCost, "_time",
+                        lambda self, name, cases: batched.append(
                             (name, [case.rows_key for case in cases])) or 100.0)
-    costs, untimed = plan._group_costs(checked, tests, 1, 1000)
+    costs, untimed, _ = plan._group_costs(checked, tests, 1, 1000)
     assert set(timed) == {(name, adapter) for name in ("logistic-regression", "paper-mlp")
                           for adapter in (None, "threshold")} and len(timed) == 4
     # The GANs of a test train once for both classifiers and both CGAN methods.

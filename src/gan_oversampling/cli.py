@@ -82,6 +82,10 @@ def run(
         str | None,
         typer.Option(help="Address of a Dask scheduler (tcp://HOST:8786); needs --executor dask."),
     ] = None,
+    estimate: Annotated[
+        bool, typer.Option(help="Time a little of the study's work first (as `plan` does), "
+                           "so that the ETA weighs training, resampling and fits in seconds.")
+    ] = True,
 ) -> None:
     """Run a study (resumable: finished units are kept and skipped; failed units are
     recorded with their reason and skipped too, unless --retry-failed)."""
@@ -101,11 +105,12 @@ def run(
         spec, executor = _local_executor(spec, workers, threads)
     # Data, tests and folds are checked before the results file is created or touched.
     checked = check_study(spec, data_dir=data_dir, filters=_parse_filters(only or []))
+    costs = _timed_costs(checked, executor, max_gans) if estimate else None
     try:
         with ResultsStore.open(db) as store, RunDisplay(console) as display:
             run_study(
                 spec, store, executor, display,
-                max_gans=max_gans, checked=checked, retry_failed=retry_failed,
+                max_gans=max_gans, checked=checked, retry_failed=retry_failed, costs=costs,
             )
             failed = store.failed_units(spec.name)
     except KeyboardInterrupt:
@@ -132,7 +137,7 @@ def plan(
 ) -> None:
     """Show what `run` would do, training nothing: every test with its features, rows per
     class and minority rows per test fold, the units, and an estimated wall time."""
-    from gan_oversampling.study.plan import estimate_wall_time, plan_tests
+    from gan_oversampling.study.plan import estimate_wall_time, plan_tests, product_precisions
     from gan_oversampling.study.presets import resolve_study
     from gan_oversampling.study.runner import check_study
     from gan_oversampling.terminal import print_plan
@@ -151,7 +156,7 @@ def plan(
             checked, tests, workers=executor.n_workers,
             threads=executor.threads or torch.get_num_threads(), max_gans=max_gans,
         )
-    print_plan(spec, tests, wall_time, console)
+    print_plan(spec, tests, wall_time, console, product_precisions(spec))
 
 
 @app.command()
@@ -222,6 +227,21 @@ def datasets_verify(data_dir: DataDir = None) -> None:
 
     for line in verify_all(data_dir):
         console.print(line)
+
+
+def _timed_costs(checked, executor, max_gans: int):
+    """What each piece of the run's work costs here, timed as `plan` times it (the run's
+    ETA counts in these seconds); prints the estimated wall time."""
+    import torch
+
+    from gan_oversampling.study.plan import estimate_wall_time, plan_tests
+    from gan_oversampling.terminal import print_estimate
+
+    threads = getattr(executor, "threads", None) or torch.get_num_threads()
+    wall_time = estimate_wall_time(checked, plan_tests(checked), workers=executor.n_workers,
+                                   threads=threads, max_gans=max_gans)
+    print_estimate(wall_time, console, brief=True)
+    return wall_time.costs
 
 
 def _local_executor(spec, workers: int | None, threads: int | None):

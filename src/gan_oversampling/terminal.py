@@ -174,9 +174,13 @@ def _classifiers_text(classifiers: list[str]) -> str:
     return f"classifiers {', '.join(classifiers)} (each test once with each)"
 
 
-def print_plan(spec, tests: list, estimate, console: Console) -> None:
+def print_plan(spec, tests: list, estimate, console: Console,
+               precisions: dict[str, tuple[str, str]] | None = None) -> None:
     """What `run` would do: per test its features, rows and minority rows per test fold
-    (`study.plan.TestPlan`), the units, and the estimated wall time (`WallTime`, or None)."""
+    (`study.plan.TestPlan`), the units, the precision of each network method's matrix
+    products (`study.plan.product_precisions`) and the estimated wall time (`WallTime`, or
+    None)."""
+    precisions = precisions or {}
     few = spec.statistics.min_minority_per_test_fold
     evaluation = spec.evaluation
     n_units = len(tests) * len(spec.methods)
@@ -197,15 +201,21 @@ def print_plan(spec, tests: list, estimate, console: Console) -> None:
         plain_line(console, f"warning: {flagged} of {len(tests)} tests have a test fold with "
                             f"fewer than {few} minority rows: their minority F1 rests on a "
                             "handful of rows")
+    for name, (dtype, why) in precisions.items():
+        plain_line(console, f"{name}: matrix products in {dtype} ({why})")
     if estimate is not None:
-        _print_estimate(estimate, console)
+        print_estimate(estimate, console)
 
 
-def _print_estimate(estimate, console: Console) -> None:
+def print_estimate(estimate, console: Console, brief: bool = False) -> None:
+    """The estimated wall time (`study.plan.WallTime`), with what it assumes unless
+    `brief`."""
     processes = "process" if estimate.workers == 1 else "processes"
     plain_line(console, f"estimated wall time: {about(estimate.seconds)} on {estimate.workers} "
                         f"{processes} x {estimate.threads} torch thread(s), device "
                         f"{estimate.device}")
+    if brief:
+        return
     plain_line(console, "  an estimate, not a measurement: a few training iterations of each "
                         "batch shape, one resample per method and one classifier fit were "
                         "timed on this machine just now and scaled to the study's iterations "

@@ -33,7 +33,8 @@ class TrainingSettings(StrictModel):
     `iterations`: training iterations (one optimiser step of the generating network each,
     and whatever the family does around it); `batch_size`: rows drawn per iteration, with
     replacement, from each model's training fold; `dtype="bfloat16"` runs the matrix
-    products in bfloat16 (weights stay float32); `device` is "auto" (CUDA when available,
+    products in bfloat16 (weights stay float32), `dtype="auto"` does so only where the
+    hardware computes bf16 natively (`gan.precision`); `device` is "auto" (CUDA when available,
     else CPU), "cpu", "cuda" or "cuda:N". `output_range` says what generated rows may hold:
     "training" keeps each feature inside its range on the training rows and rounds features
     whose training values are all whole numbers; "tanh" keeps the model's raw output in
@@ -50,7 +51,7 @@ class TrainingSettings(StrictModel):
     iterations: int = Field(1500, ge=1)
     batch_size: int = Field(32, ge=1)
     learning_rate: float = Field(2e-4, gt=0)
-    dtype: Literal["float32", "bfloat16"] = "float32"
+    dtype: Literal["float32", "bfloat16", "auto"] = "float32"
     output_range: Literal["training", "tanh"] = "training"
     device: str = "auto"
     stopping: Literal["fixed", "patience"] = "fixed"

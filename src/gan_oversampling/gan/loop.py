@@ -28,6 +28,7 @@ from gan_oversampling.gan.checks import TrainingChecks, make_judges
 from gan_oversampling.gan.config import TrainingSettings, resolve_device
 from gan_oversampling.gan.family import Family
 from gan_oversampling.gan.layers import member
+from gan_oversampling.gan.precision import resolve_dtype
 from gan_oversampling.gan.records import StopRecord
 from gan_oversampling.gan.stopping import loss_fault, make_rule
 
@@ -110,6 +111,7 @@ def train_models(
                         "columns' layouts differ); train them in separate calls")
     targets = _checked_targets(targets, train_sets, n_classes)
     device = resolve_device(settings.device)
+    settings = settings.model_copy(update={"dtype": resolve_dtype(settings.dtype, device)})
     rule = make_rule(settings)
     judges = make_judges(settings, train_sets, targets, seeds) if rule.evaluates else None
     rngs = [torch.Generator(device=device).manual_seed(int(seed)) for seed in seeds]

@@ -125,6 +125,8 @@ class Method:
     legacy_settings: Mapping[str, Any] = field(default_factory=dict)
     unread_settings: Callable[[Mapping], tuple[str, ...]] = field(default=lambda table: ())
     always_hashed: bool = False
+    # (dtype, why) of the matrix products under `settings`, for `plan`; None: no products.
+    precision: Callable[[Any], tuple[str, str] | None] = field(default=lambda settings: None)
 
     @property
     def resampling(self) -> str:

@@ -24,9 +24,10 @@ from imblearn.over_sampling.base import BaseOverSampler
 from sklearn.utils._param_validation import Interval, InvalidParameterError, StrOptions
 
 from gan_oversampling.errors import UserError
-from gan_oversampling.gan.config import PATIENCE_SETTINGS, make_settings
+from gan_oversampling.gan.config import PATIENCE_SETTINGS, make_settings, resolve_device
 from gan_oversampling.gan.family import Family
 from gan_oversampling.gan.loop import train_models
+from gan_oversampling.gan.precision import auto_precision
 from gan_oversampling.samplers.base import (
     BatchResult,
     Method,
@@ -113,9 +114,18 @@ def generative_method(family: Family, **overrides) -> Method:
         loss_names=family.loss_names,
         legacy_settings=dict(family.legacy_settings),
         unread_settings=_unread_by_the_fixed_rule,
+        precision=product_precision,
     )
     entry.update(overrides)
     return Method(**entry)
+
+
+def product_precision(settings) -> tuple[str, str]:
+    """The dtype a family's matrix products run in under `settings`, and why."""
+    if settings.dtype != "auto":
+        return settings.dtype, "set by the study"
+    resolved = auto_precision(resolve_device(settings.device))
+    return resolved.dtype, f"auto: {resolved.reason}"
 
 
 def _unread_by_the_fixed_rule(table: Mapping) -> tuple[str, ...]:

@@ -37,6 +37,7 @@ from gan_oversampling.study.executors import (
     available_cpus,
     reuse_freed_memory,
 )
+from gan_oversampling.threads import cap_blas_threads
 
 MISSING_DASK = "the dask executor needs dask[distributed]: pip install 'gan-oversampling[dask]'"
 GPU = "GPU"  # the dask resource that marks a worker with a GPU (`dask worker --resources GPU=1`)
@@ -265,6 +266,7 @@ def _run_task(work: Work, job, index: int, threads: int, topic: str):
 
     reuse_freed_memory()
     torch.set_num_threads(threads)
+    cap_blas_threads(threads)
     worker = get_worker()
     total, description, last_sent = 0.0, "", time.monotonic()
 

@@ -29,6 +29,7 @@ from concurrent.futures.process import BrokenProcessPool
 from typing import Any, Protocol
 
 from gan_oversampling.errors import UserError
+from gan_oversampling.threads import cap_blas_threads
 
 Progress = Callable[[float, str], None]  # (work units advanced, description)
 Work = Callable[[Any, Progress], Iterable[Any]]  # (job, progress) -> units, one by one
@@ -252,6 +253,7 @@ def _start_worker(work: Work, messages, threads: int, parent_pid: int) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     reuse_freed_memory()
     torch.set_num_threads(threads)
+    cap_blas_threads(threads)
     _worker.update(work=work, messages=messages)
     threading.Thread(target=_exit_with_parent, args=(parent_pid,), daemon=True).start()
 

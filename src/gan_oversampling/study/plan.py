@@ -16,13 +16,14 @@ from __future__ import annotations
 import heapq
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from gan_oversampling.evaluation.classifiers import make_classifier
 from gan_oversampling.samplers.base import Method
 from gan_oversampling.samplers.registry import get_method
+from gan_oversampling.study.costs import WorkCosts
 from gan_oversampling.study.runner import CheckedStudy, batch_groups
 from gan_oversampling.study.units import LABELS, PreparedTest, classifier_of, training_folds
 
@@ -61,6 +62,18 @@ class WallTime:
     device: str
     parallel_speed: float = 1.0  # of each busy worker, against one alone (see the module)
     untimed: tuple[str, ...] = ()  # methods that could not be timed (left out)
+    costs: WorkCosts = field(default_factory=WorkCosts)  # what it was computed from
+
+
+def product_precisions(spec) -> dict[str, tuple[str, str]]:
+    """Method -> (dtype, why) of its matrix products, for the methods that train networks
+    (`dtype = "auto"` resolved as a run resolves it on this machine)."""
+    found = {}
+    for name in spec.methods:
+        precision = get_method(name).precision(spec.method_settings(name))
+        if precision is not None:
+            found[name] = precision
+    return found
 
 
 def plan_tests(checked: CheckedStudy) -> list[TestPlan]:
@@ -89,18 +102,19 @@ def _test_plan(test: PreparedTest) -> TestPlan:
 def estimate_wall_time(checked: CheckedStudy, tests: list[TestPlan], *, workers: int,
                        threads: int, max_gans: int) -> WallTime:
     """The run's wall time on `workers` processes of `threads` torch threads, from a short
-    timing of the study's own work here and now (see the module docstring)."""
+    timing of the study's own work here and now (see the module docstring); its `costs`
+    are what a run's progress and ETA count in."""
     import torch
 
     previous = torch.get_num_threads()
     torch.set_num_threads(threads)
     try:
-        costs, untimed = _group_costs(checked, tests, workers, max_gans)
+        groups, untimed, costs = _group_costs(checked, tests, workers, max_gans)
         speed = parallel_speed(workers)
     finally:
         torch.set_num_threads(previous)
-    return WallTime(_makespan(costs, workers) / speed, workers, threads,
-                    str(checked.spec.device), speed, tuple(untimed))
+    return WallTime(_makespan(groups, workers) / speed, workers, threads,
+                    str(checked.spec.device), speed, tuple(untimed), costs)
 
 
 def parallel_speed(workers: int) -> float:
@@ -134,58 +148,47 @@ def parallel_speed(workers: int) -> float:
     return min(1.0, alone / together)
 
 
-def _group_costs(checked: CheckedStudy, tests: list[TestPlan], workers: int, max_gans: int
-                 ) -> tuple[list[float], list[str]]:
-    """Seconds of each group of the run, in the order a run hands groups to workers."""
+def time_work(checked: CheckedStudy, tests: list[TestPlan], workers: int, max_gans: int
+              ) -> tuple[WorkCosts, list[str]]:
+    """What each piece of the study's work costs here (`WorkCosts`), and the methods that
+    could not be timed."""
     spec = checked.spec
     plans = {plan.key: plan for plan in tests}
     largest = max(checked.cases, key=lambda case: sum(plans[case.key].train_rows[0]))
-    per_row, untimed = _per_row_costs(spec, _prepared(checked, largest))
+    fit_per_row, resample_per_row, untimed = _per_row_costs(spec, _prepared(checked, largest))
     batch_cost = _BatchCost(checked)
-    costs = []
     for group in batch_groups([(case, spec.methods) for case in checked.cases], max_gans, spec,
                               workers):
-        cases = [case for case, _ in group]
-        seconds = sum(_fit_seconds(spec, case, plans[case.key], per_row) for case in cases)
-        # The classifiers of a test share its resampled folds: resampled once.
-        shared = list({case.rows_key: case for case in cases}.values())
-        seconds += sum(_resample_seconds(spec, plans[case.key], per_row) for case in shared)
+        shared = list({case.rows_key: case for case, _ in group}.values())
         for name in _resamplings(spec):
             if get_method(name).batches_tests:
-                seconds += batch_cost(name, shared, plans[shared[0].key].n_features)
-        costs.append(seconds)
+                batch_cost(name, shared, plans[shared[0].key].n_features)
+    folds = {plan.key: (plan.n_features, plan.train_rows) for plan in tests}
+    costs = WorkCosts(fit_per_row, resample_per_row, dict(batch_cost.seconds), folds)
     return costs, sorted(set(untimed + batch_cost.untimed))
 
 
-def _fit_seconds(spec, case, plan: TestPlan, per_row: dict) -> float:
-    """One test's classifier fits, every method, all folds, on the rows each method leaves."""
-    classifier = classifier_of(spec, case)
-    seconds = 0.0
-    for name in spec.methods:
-        method = get_method(name)
-        for majority, minority in plan.train_rows:
-            seconds += per_row[classifier, method.adapter] * _fitted_rows(
-                method, majority, minority)
-    return seconds
+def _group_costs(checked: CheckedStudy, tests: list[TestPlan], workers: int, max_gans: int
+                 ) -> tuple[list[float], list[str], WorkCosts]:
+    """Seconds of each group of the run, in the order a run hands groups to workers; the
+    methods that could not be timed; the costs they were computed from."""
+    costs, untimed = time_work(checked, tests, workers, max_gans)
+    spec = checked.spec
+    groups = [_group_seconds(spec, costs, group) for group in
+              batch_groups([(case, spec.methods) for case in checked.cases], max_gans, spec,
+                           workers)]
+    return groups, untimed, costs
 
 
-def _fitted_rows(method: Method, majority: int, minority: int) -> int:
-    """Rows the classifier is fitted on after `method` resampled a fold (about: cleaning
-    after SMOTE drops a few)."""
-    if method.kind == "baseline" or not method.resamples:
-        return majority + minority
-    if method.resampling == "random-under":
-        return 2 * minority
-    return 2 * majority
-
-
-def _resample_seconds(spec, plan: TestPlan, per_row: dict) -> float:
-    """One test's resampling fold by fold, every method that does not batch tests."""
-    seconds = 0.0
+def _group_seconds(spec, costs: WorkCosts, group: list) -> float:
+    """Seconds of one group of the run: every unit's fits, and each resampling once per
+    test (the classifiers of a test share its resampled folds)."""
+    cases = [case for case, _ in group]
+    seconds = sum(costs.unit_fits(spec, case, get_method(name), classifier_of(spec, case))
+                  for case in cases for name in spec.methods)
+    shared = [case.key for case in {case.rows_key: case for case in cases}.values()]
     for name in _resamplings(spec):
-        if not get_method(name).batches_tests:
-            seconds += sum(per_row.get(name, 0.0) * (majority + minority)
-                           for majority, minority in plan.train_rows)
+        seconds += costs.test_resampling(spec, get_method(name), shared)
     return seconds
 
 
@@ -195,12 +198,13 @@ def _resamplings(spec) -> list[str]:
     return list(dict.fromkeys(get_method(name).resampling for name in spec.methods))
 
 
-def _per_row_costs(spec, test: PreparedTest) -> tuple[dict, list[str]]:
+def _per_row_costs(spec, test: PreparedTest) -> tuple[dict, dict, list[str]]:
     """Seconds per training row: of one fit of each classifier as each method adapts it,
     and of each method that resamples fold by fold, timed on the first training fold of
     the largest test."""
     X_train, y_train = test.training_sets()[0]
-    costs: dict = _classifier_costs(spec, X_train, y_train)
+    fits = _classifier_costs(spec, X_train, y_train)
+    costs: dict = {}
     untimed = []
     for name in _resamplings(spec):
         method = get_method(name)
@@ -213,7 +217,7 @@ def _per_row_costs(spec, test: PreparedTest) -> tuple[dict, list[str]]:
             untimed.append(name)
             continue
         costs[name] = seconds / len(y_train)
-    return costs, untimed
+    return fits, costs, untimed
 
 
 def _classifier_costs(spec, X: np.ndarray, y: np.ndarray) -> dict:

@@ -25,6 +25,7 @@ from gan_oversampling.errors import UserError
 from gan_oversampling.evaluation.classifiers import make_classifier
 from gan_oversampling.evaluation.folds import make_folds
 from gan_oversampling.samplers.registry import get_method
+from gan_oversampling.study.costs import WorkCosts
 from gan_oversampling.study.executors import Executor, InlineExecutor
 from gan_oversampling.study.measures import measure_tests
 from gan_oversampling.study.records import UnitFailure, UnitResult
@@ -36,6 +37,7 @@ from gan_oversampling.study.units import (
     Progress,
     ResampledCache,
     by_rows,
+    classifier_of,
     derive_seed,
     failure,
     reason_text,
@@ -102,19 +104,19 @@ class RunPlan:
     n_done: int
     n_failed: int = 0  # failed before and skipped
 
-    def work(self, spec: StudySpec) -> float:
-        """Total work in progress units (see `Method.work_per_fold`). The classifiers of a
-        test, and the methods that resample alike (`cgan`, `cgan+threshold`), share its
-        resampled folds, so a test's rows count once per resampling."""
-        per_fold = {
-            name: get_method(name).work_per_fold(spec.method_settings(name))
-            for name in spec.methods
-        }
-        n_folds = spec.evaluation.n_splits
-        resampling = {name: get_method(name).resampling for name in spec.methods}
-        resampled = {(case.rows_key, resampling[m]): m
+    def work(self, spec: StudySpec, costs: WorkCosts | None = None) -> float:
+        """Total work in the progress unit of `costs` (estimated seconds; nominal work
+        units without timings, see `study.costs`): each unit's classifier fits, and each
+        test's resampling once per resampling method, since the classifiers of a test and
+        the methods that resample alike (`cgan`, `cgan+threshold`) share its resampled
+        folds."""
+        costs = costs or WorkCosts()
+        resampled = {(case.rows_key, get_method(m).resampling): (case, m)
                      for case, methods in self.pending for m in methods}
-        return sum(per_fold[m] * n_folds for m in resampled.values())
+        total = sum(costs.test_resampling(spec, get_method(m), [case.key])
+                    for case, m in resampled.values())
+        return total + sum(costs.unit_fits(spec, case, get_method(m), classifier_of(spec, case))
+                           for case, methods in self.pending for m in methods)
 
 
 def run_study(
@@ -128,6 +130,7 @@ def run_study(
     max_gans: int = 20,
     checked: CheckedStudy | None = None,
     retry_failed: bool = False,
+    costs: WorkCosts | None = None,
 ) -> int:
     """Run what is pending of `spec` into `store` on `executor` (default: this process);
     returns the number of units written with results. No output: `on_progress` gets a
@@ -135,7 +138,9 @@ def run_study(
     stored and a `UnitFailed` for each unit that fails (None: no events). `checked`: the
     result of `check_study` (else it is called here). Units that failed in an earlier run
     are skipped unless `retry_failed`. The data complexity measures the study asks for
-    are computed first, for every selected test that lacks them (study/measures.py)."""
+    are computed first, for every selected test that lacks them (study/measures.py).
+    `costs` (timed by `study.plan`) weigh the progress events, so that an ETA counts every
+    piece of work in seconds; without them the work is counted in nominal units."""
     on_progress = on_progress or (lambda event: None)
     if checked is None:
         checked = check_study(spec, data_dir=data_dir, filters=filters)
@@ -144,7 +149,8 @@ def run_study(
     on_progress(
         RunStarted(
             spec.name, plan.n_selected, len(spec.methods), plan.n_done,
-            sum(len(methods) for _, methods in plan.pending), plan.work(spec), spec.subset_of,
+            sum(len(methods) for _, methods in plan.pending), plan.work(spec, costs),
+            spec.subset_of,
             plan.n_failed, len({case.factors.get(REPEAT, 0) for case in checked.cases}),
         )
     )
@@ -155,7 +161,7 @@ def run_study(
     return run_pending(
         spec, checked.source, plan, store,
         lambda work, description: on_progress(WorkDone(work, description)),
-        executor, max_gans, on_unit=on_progress,
+        executor, max_gans, on_unit=on_progress, costs=costs,
     )
 
 
@@ -289,6 +295,7 @@ def run_pending(
     executor: Executor | None = None,
     max_gans: int = 20,
     on_unit: Callable[[UnitFinished | UnitFailed], None] | None = None,
+    costs: WorkCosts | None = None,
 ) -> int:
     """Run every pending unit on `executor` (default: this process); returns how many units
     were written with results. Units are written here, one transaction each, as they
@@ -308,12 +315,13 @@ def run_pending(
         written += 1
         on_unit(UnitFinished(unit.test_key, unit.method))
 
-    executor.run(partial(compute_group, spec, source), groups, write, progress)
+    executor.run(partial(compute_group, spec, source, costs=costs or WorkCosts()), groups,
+                 write, progress)
     return written
 
 
 def compute_group(
-    spec: StudySpec, source, group: list, progress: Progress
+    spec: StudySpec, source, group: list, progress: Progress, costs: WorkCosts | None = None
 ) -> Iterator[UnitResult | UnitFailure]:
     """The units of one group, each as soon as it is finished: test by test the methods
     that resample fold by fold, then each method that batches tests, for all the group's
@@ -337,12 +345,12 @@ def compute_group(
             method = get_method(name)
             pending = [test for test in copies if name in methods_of[test.case.key]]
             if not method.batches_tests and pending:
-                yield from run_method(spec, pending, method, progress, cache)
+                yield from run_method(spec, pending, method, progress, cache, costs)
     for name in spec.methods:
         method = get_method(name)
         batch = [test for test in tests if name in methods_of[test.case.key]]
         if method.batches_tests and batch:
-            yield from run_method(spec, batch, method, progress, cache)
+            yield from run_method(spec, batch, method, progress, cache, costs)
 
 
 def batch_groups(pending, max_gans: int, spec: StudySpec, n_workers: int = 1) -> Iterable[list]:

@@ -41,6 +41,7 @@ from gan_oversampling.evaluation.folds import make_folds
 from gan_oversampling.evaluation.metrics import score_fitted
 from gan_oversampling.evaluation.quality import generated_quality
 from gan_oversampling.samplers.base import Method, Resampled, StopRecord, TrainingFold
+from gan_oversampling.study.costs import WorkCosts
 from gan_oversampling.study.records import UnitFailure, UnitResult
 from gan_oversampling.study.spec import StudySpec
 
@@ -142,42 +143,56 @@ def run_method(
     method: Method,
     progress: Progress,
     cache: ResampledCache | None = None,
+    costs: WorkCosts | None = None,
 ) -> list[UnitResult | UnitFailure]:
     """One unit per test: `method` resamples the training folds of all `tests` in one call
     (a generator trains their models as one batch), then each test is scored. Tests that
     share their rows (the classifiers of a test) are resampled once, and so are the
     methods that resample alike (`cgan` and `cgan+threshold`) when they share `cache`.
-    A test whose folds break the method, or whose scoring fails, gets a `UnitFailure`."""
+    A test whose folds break the method, or whose scoring fails, gets a `UnitFailure`.
+    Progress is reported in the unit of `costs` (`study.costs`)."""
     cache = {} if cache is None else cache
+    costs = costs or WorkCosts()
     shared = by_rows(tests)
     to_resample = [copies[0] for copies in shared.values()
             if (method.resampling, copies[0].case.rows_key) not in cache]
     if to_resample:
         try:
-            _resample(spec, to_resample, method, progress, cache)
+            _resample(spec, to_resample, method, progress, cache, costs)
         except Exception as exc:  # a fault of the method on these folds, not of the study
             if len(shared) > 1:
                 # One test can break a whole batch; alone, each test gets its own verdict (a
                 # GAN's result does not depend on its batch, so the others come out the same).
                 return [unit for copies in shared.values()
-                        for unit in run_method(spec, copies, method, progress, cache)]
+                        for unit in run_method(spec, copies, method, progress, cache, costs)]
             return [failure(spec, test.case, method.name,
                             f"{method.name} failed: {reason_text(exc)}") for test in tests]
-    return [_scored(spec, test, method, cache[(method.resampling, test.case.rows_key)])
-            for test in tests]
+    units = []
+    for test in tests:
+        cached = cache[(method.resampling, test.case.rows_key)]
+        units.append(_scored(spec, test, method, cached))
+        fitted = [len(fold.y) for fold in cached.folds]
+        seconds = costs.fits(classifier_of(spec, test.case), method, fitted)
+        if seconds > 0:
+            progress(seconds, f"{test.case.key} {method.name} fits")
+    return units
 
 
 def _resample(spec: StudySpec, tests: list[PreparedTest], method: Method, progress: Progress,
-              cache: ResampledCache) -> None:
+              cache: ResampledCache, costs: WorkCosts) -> None:
     """Resample the training folds of `tests` in one call into `cache`. A batch's time is
     shared evenly by its tests; each method and classifier that reuses a test's folds is
     charged that whole share, what the resampling would cost it alone."""
     folds = [fold for test in tests for fold in training_folds(spec, test, method)]
     label = tests[0].case.rows_key if len(tests) == 1 else f"{len(tests)} tests"
     description = f"{label} {method.name}" + (f" x{len(folds)}" if method.batches_tests else "")
-    result = method.resample(
-        folds, spec.method_settings(method.name), LABELS, lambda work: progress(work, description)
-    )
+    settings = spec.method_settings(method.name)
+    # The method reports its own work units; they are scaled to what the call costs.
+    nominal = method.work_per_fold(settings) * len(folds)
+    planned = sum(costs.test_resampling(spec, method, [test.case.key]) for test in tests)
+    scale = planned / nominal if nominal > 0 else 0.0
+    result = method.resample(folds, settings, LABELS,
+                             lambda work: progress(work * scale, description))
     first = 0
     for test in tests:
         resampled = result.folds[first : first + len(test.folds)]
